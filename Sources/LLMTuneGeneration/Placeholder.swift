@@ -1,0 +1,1 @@
+// LLMTuneGeneration: see Package.swift for this layer's role.

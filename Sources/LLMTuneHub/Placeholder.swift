@@ -1,0 +1,1 @@
+// LLMTuneHub: see Package.swift for this layer's role.

@@ -1,0 +1,1 @@
+// LLMTuneModels: see Package.swift for this layer's role.

@@ -1,0 +1,1 @@
+// LLMTuneTensor: see Package.swift for this layer's role.

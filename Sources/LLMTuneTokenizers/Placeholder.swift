@@ -1,0 +1,1 @@
+// LLMTuneTokenizers: see Package.swift for this layer's role.
