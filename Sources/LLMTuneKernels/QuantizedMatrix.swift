@@ -24,3 +24,32 @@ public struct QuantizedMatrix: @unchecked Sendable {
         self.owner = owner
     }
 }
+
+// MARK: - Interface used by the tensor layer (stub implementations; the quantization kernels replace them)
+
+extension QuantizedMatrix {
+    /// Writes rows `range` as fp32 into `out` (row-major, `range.count * columns` floats).
+    public func dequantizeRows(_ range: Range<Int>, into out: UnsafeMutablePointer<Float>) {
+        precondition(type == .f32, "stub: only f32 until the quantization kernels land")
+        let src = (data + range.lowerBound * rowBytes).assumingMemoryBound(to: Float.self)
+        out.update(from: src, count: range.count * columns)
+    }
+
+    /// out[m, rows] = x[m, columns] · Wᵀ  (the forward of a linear layer without bias).
+    public func matmul(_ x: UnsafePointer<Float>, rows m: Int, into out: UnsafeMutablePointer<Float>) {
+        let w = UnsafeMutablePointer<Float>.allocate(capacity: rows * columns)
+        defer { w.deallocate() }
+        dequantizeRows(0..<rows, into: w)
+        GEMM.sgemm(transA: false, transB: true, m: m, n: rows, k: columns, alpha: 1, a: x, lda: columns,
+                   b: w, ldb: columns, beta: 0, c: out, ldc: rows)
+    }
+
+    /// dx[m, columns] = dy[m, rows] · W  (the input gradient of a linear layer).
+    public func matmulTransposed(_ dy: UnsafePointer<Float>, rows m: Int, into dx: UnsafeMutablePointer<Float>) {
+        let w = UnsafeMutablePointer<Float>.allocate(capacity: rows * columns)
+        defer { w.deallocate() }
+        dequantizeRows(0..<rows, into: w)
+        GEMM.sgemm(transA: false, transB: false, m: m, n: columns, k: rows, alpha: 1, a: dy, lda: rows,
+                   b: w, ldb: columns, beta: 0, c: dx, ldc: columns)
+    }
+}
