@@ -1,1 +1,0 @@
-// LLMTuneGeneration: see Package.swift for this layer's role.

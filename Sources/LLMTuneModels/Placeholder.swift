@@ -1,1 +1,0 @@
-// LLMTuneModels: see Package.swift for this layer's role.

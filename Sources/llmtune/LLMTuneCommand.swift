@@ -1,0 +1,11 @@
+// The `llmtune` command: wiring only. Each subcommand lives in its own file.
+import ArgumentParser
+
+@main
+struct LLMTuneCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "llmtune",
+        abstract: "Load, run, score and fine-tune language models on a CPU.",
+        subcommands: [Pull.self, Models.self, Generate.self, Chat.self, Score.self, Tokenize.self, Doctor.self]
+    )
+}
