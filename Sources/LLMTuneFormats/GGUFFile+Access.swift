@@ -84,16 +84,8 @@ extension GGUFFile {
 
     private func mismatch(_ key: String, expected: String, found: GGUFValue) -> FormatError {
         var text = found.typeName
-        if case .array = found {} else { text += " \(Self.shortDescription(found))" }
+        if case .array = found {} else { text += " " + found.shortDescription }
         return .metadataTypeMismatch(file: name, key: key, expected: expected, found: text)
-    }
-
-    private static func shortDescription(_ v: GGUFValue) -> String {
-        switch v {
-        case .string(let s): return s.count > 40 ? "\"\(s.prefix(40))...\"" : "\"\(s)\""
-        case .bool(let b): return "\(b)"
-        default: return v.int.map(String.init) ?? v.double.map { "\($0)" } ?? ""
-        }
     }
 
     // MARK: - Tensors

@@ -115,7 +115,7 @@ public struct GGUFFile: Sendable {
         if let value = metadata["general.alignment"] {
             guard let a = value.int, a > 0, a & (a - 1) == 0, a <= 1 << 30 else {
                 throw FormatError.invalidHeader(file: name, key: "general.alignment", offset: nil,
-                                                reason: "alignment \(value) is not a power of two")
+                                                reason: "alignment \(value.typeName) \(value.shortDescription) is not a power of two")
             }
             alignment = a
         }

@@ -72,4 +72,23 @@ extension GGUFValue {
         guard let first = elements.first else { return "empty array" }
         return "array of \(first.typeName)"
     }
+
+    /// The value in a few characters, for messages: 42, -1.5, true, "text" (long strings cut), [3 elements].
+    public var shortDescription: String {
+        switch self {
+        case .uint8(let v): return "\(v)"
+        case .int8(let v): return "\(v)"
+        case .uint16(let v): return "\(v)"
+        case .int16(let v): return "\(v)"
+        case .uint32(let v): return "\(v)"
+        case .int32(let v): return "\(v)"
+        case .uint64(let v): return "\(v)"
+        case .int64(let v): return "\(v)"
+        case .float32(let v): return "\(v)"
+        case .float64(let v): return "\(v)"
+        case .bool(let v): return "\(v)"
+        case .string(let s): return s.count > 40 ? "\"\(s.prefix(40))...\"" : "\"\(s)\""
+        case .array(let a): return "[\(a.count) elements]"
+        }
+    }
 }

@@ -101,7 +101,7 @@ public struct GGUFWriter {
         guard let v = metadata["general.alignment"] else { return 32 }
         guard let a = v.int, a > 0, a & (a - 1) == 0, a <= 1 << 30 else {
             throw FormatError.invalidWriterInput(file: path, item: "general.alignment",
-                                                 reason: "\(v) is not a power of two")
+                                                 reason: "\(v.typeName) \(v.shortDescription) is not a power of two")
         }
         return a
     }

@@ -33,6 +33,28 @@ public enum SafetensorsDType: String, CaseIterable, Sendable, CustomStringConver
         }
     }
 
+    /// The position in the reference's `Dtype` declaration order; its writer lays tensors out by this,
+    /// descending, which orders them by element size.
+    var layoutRank: Int {
+        switch self {
+        case .bool: return 0
+        case .u8: return 1
+        case .i8: return 2
+        case .f8E5M2: return 3
+        case .f8E4M3: return 4
+        case .i16: return 5
+        case .u16: return 6
+        case .f16: return 7
+        case .bf16: return 8
+        case .i32: return 9
+        case .u32: return 10
+        case .f32: return 11
+        case .f64: return 12
+        case .i64: return 13
+        case .u64: return 14
+        }
+    }
+
     var floatEncoding: FloatEncoding? {
         switch self {
         case .f32: return .f32

@@ -1,6 +1,6 @@
 // safetensors writer. Reference: huggingface/safetensors (safetensors/src/tensor.rs, prepare and
-// serialize): tensors ordered by element size, largest first, then by name, so every tensor's data is
-// aligned to its element size; "__metadata__" first in the JSON header; the header padded with spaces to
+// serialize): tensors ordered by dtype (the reference's Dtype order, which groups by element size,
+// largest first), then by name, so every tensor's data is aligned to its element size; "__metadata__" first in the JSON header; the header padded with spaces to
 // a multiple of 8 bytes. Written atomically (temporary file, fsync, rename).
 
 import Foundation
@@ -35,7 +35,7 @@ public enum SafetensorsWriter {
             }
         }
         let ordered = tensors.sorted {
-            $0.dtype.byteSize != $1.dtype.byteSize ? $0.dtype.byteSize > $1.dtype.byteSize : $0.name < $1.name
+            $0.dtype.layoutRank != $1.dtype.layoutRank ? $0.dtype.layoutRank > $1.dtype.layoutRank : $0.name < $1.name
         }
 
         var json = "{"
