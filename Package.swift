@@ -45,7 +45,7 @@ let package = Package(
         .testTarget(name: "LLMTuneKernelsTests", dependencies: ["LLMTuneKernels"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "LLMTuneTensorTests", dependencies: ["LLMTuneTensor"]),
-        .testTarget(name: "LLMTuneFormatsTests", dependencies: ["LLMTuneFormats"]),
+        .testTarget(name: "LLMTuneFormatsTests", dependencies: ["LLMTuneFormats"], exclude: ["Fixtures"]),
         .testTarget(name: "LLMTuneTokenizersTests", dependencies: ["LLMTuneTokenizers"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "LLMTuneModelsTests", dependencies: ["LLMTuneModels", "LLMTuneHub"],

@@ -4,15 +4,22 @@ import Foundation
 import LLMTuneGeneration
 import LLMTuneHub
 import LLMTuneModels
+import LLMTuneTokenizers
 
 /// `--model`: a pulled name or a path.
 struct ModelOptions: ParsableArguments {
     @Option(name: .shortAndLong, help: "A pulled model name (see `llmtune models`), a .gguf file or a Hugging Face model folder.")
     var model: String
+    @Flag(help: "Convert quantized weights to fp32 when loading (4-8x the memory; same arithmetic otherwise).")
+    var dequantize = false
 
     func load() throws -> LoadedModel {
         let url = try ModelStore().resolve(model)
-        return try ModelRegistry.load(url)
+        return try ModelRegistry.load(url, options: LoadOptions(dequantize: dequantize))
+    }
+
+    func loadTokenizer() throws -> Tokenizer {
+        try ModelRegistry.loadTokenizer(ModelStore().resolve(model))
     }
 }
 
@@ -33,6 +40,8 @@ struct SamplingOptions: ParsableArguments {
     var maxTokens: Int = 256
     @Option(name: .customLong("stop"), help: "Stop before this string (repeatable).")
     var stop: [String] = []
+    @Flag(name: .customLong("ignore-eos"), help: "Keep generating past end-of-sequence tokens (benchmarks).")
+    var ignoreEOS = false
 
     func validate() throws {
         guard temperature >= 0 else { throw ValidationError("--temperature must be >= 0, got \(temperature)") }
@@ -47,7 +56,7 @@ struct SamplingOptions: ParsableArguments {
         GenerationOptions(maxTokens: maxTokens,
                           sampling: SamplingParameters(temperature: temperature, topK: topK, topP: topP, minP: minP,
                                                        repetitionPenalty: repetitionPenalty, seed: seed),
-                          stopStrings: stop)
+                          stopStrings: stop, stopAtEOS: !ignoreEOS)
     }
 }
 
