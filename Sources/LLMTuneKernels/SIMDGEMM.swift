@@ -534,7 +534,7 @@ extension SIMDGEMM {
                 for p in 0..<k { t[p] = x[p * xs] }
                 xv = UnsafePointer(t)
             }
-            let threads = len * k < 1 << 16 ? 1 : Parallel.threads
+            let threads = len * k < 1 << 20 ? 1 : Parallel.threads
             let parts = max(1, min(threads, len / 64))
             let step = ((len + parts - 1) / parts + 15) / 16 * 16
             let chunks = (len + step - 1) / step

@@ -149,7 +149,8 @@ final class GEMMTests: XCTestCase {
         defer { Parallel.threads = saved }
         for t in [Case(m: 67, n: 45, k: 700), Case(m: 67, n: 45, k: 700, transA: true, transB: true, beta: 1),
                   Case(m: 12, n: 600, k: 300, transB: true), Case(m: 300, n: 9, k: 800, transA: true),
-                  Case(m: 1, n: 2000, k: 70, transB: true, beta: 0.5), Case(m: 900, n: 1, k: 80)] {
+                  Case(m: 1, n: 16000, k: 70, transB: true, beta: 0.5), Case(m: 15000, n: 1, k: 80),
+                  Case(m: 1, n: 16001, k: 67, beta: 0.5)] {
             check(t, .simd)
         }
     }
@@ -189,5 +190,53 @@ final class GEMMTests: XCTestCase {
         XCTAssertTrue(GEMM.prefersBLAS(m: 576, n: 576, k: 1024, lda: 1024, ldb: 576, ldc: 576))
         XCTAssertFalse(GEMM.prefersBLAS(m: 576, n: 576, k: 1024, lda: 1 << 32, ldb: 576, ldc: 576))
         XCTAssertFalse(GEMM.backendDescription.isEmpty)
+    }
+    /// Prints GFLOP/s of the Swift kernel and the BLAS library on the model's shapes. Only with
+    /// LLMTUNE_BENCH=1, and meaningful only in a release build: `LLMTUNE_BENCH=1 swift test -c release
+    /// --filter GEMMTests/testPrintThroughput`. No assertions on time.
+    func testPrintThroughput() throws {
+        guard ProcessInfo.processInfo.environment["LLMTUNE_BENCH"] == "1" else {
+            throw XCTSkip("set LLMTUNE_BENCH=1 (release build) to print GEMM throughput")
+        }
+        print(BLAS.report)
+        print(GEMM.backendDescription)
+        print(CPUInfo.current)
+        let shapes: [(Int, Int, Int, Bool, Bool)] = [
+            (576, 576, 1024, false, false), (576, 576, 1024, false, true), (256, 1536, 576, false, true),
+            (1024, 576, 576, true, false), (1, 49152, 576, false, true), (1024, 8, 576, false, true),
+            (1024, 576, 8, false, false), (8, 576, 1024, true, false), (64, 576, 576, false, true),
+        ]
+        for (m, n, k, ta, tb) in shapes {
+            let a = values(m * k, seed: 1), b = values(k * n, seed: 2)
+            var c = [Float](repeating: 0, count: m * n)
+            let lda = ta ? m : k, ldb = tb ? k : n
+            let flops = 2.0 * Double(m * n * k)
+            let reps = max(3, min(500, Int(2e9 / flops)))
+            func time(_ run: (UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>) -> Void) -> Double {
+                var best = Double.infinity
+                a.withUnsafeBufferPointer { pa in
+                    b.withUnsafeBufferPointer { pb in
+                        c.withUnsafeMutableBufferPointer { pc in
+                            for _ in 0..<3 {
+                                let start = DispatchTime.now().uptimeNanoseconds
+                                for _ in 0..<reps { run(pa.baseAddress!, pb.baseAddress!, pc.baseAddress!) }
+                                let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 / Double(reps)
+                                best = min(best, seconds)
+                            }
+                        }
+                    }
+                }
+                return flops / best / 1e9
+            }
+            let swift = time { SIMDGEMM.sgemm(transA: ta, transB: tb, m: m, n: n, k: k, alpha: 1, a: $0, lda: lda,
+                                              b: $1, ldb: ldb, beta: 0, c: $2, ldc: n) }
+            var line = "\(m)x\(n)x\(k) tA=\(ta) tB=\(tb): swift \(Int(swift)) GFLOP/s"
+            if let blas = BLAS.shared {
+                let g = time { blas.sgemm(transA: ta, transB: tb, m: m, n: n, k: k, alpha: 1, a: $0, lda: lda,
+                                          b: $1, ldb: ldb, beta: 0, c: $2, ldc: n) }
+                line += ", blas \(Int(g)) GFLOP/s"
+            }
+            print(line)
+        }
     }
 }
