@@ -1,1 +1,0 @@
-// LLMTuneHub: see Package.swift for this layer's role.
