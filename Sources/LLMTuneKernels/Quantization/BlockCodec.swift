@@ -72,22 +72,64 @@ func storeFloats16(_ v: SIMD16<Float>, _ p: UnsafeMutablePointer<Float>) {
     UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD16<Float>.self)
 }
 
+// The conversions below are written lane by lane on purpose: the standard library's generic SIMD
+// conversion initialisers are not inlined into the kernels (each becomes a call that spills every
+// accumulator), while these loops become single vpmovzxbd / vcvtdq2ps / vcvtph2ps instructions.
+
 /// Unsigned bytes to exact floats.
 @inline(__always)
 func floats(_ v: SIMD16<UInt8>) -> SIMD16<Float> {
-    SIMD16<Float>(SIMD16<Int32>(truncatingIfNeeded: v))
+    var r = SIMD16<Float>()
+    for i in 0..<16 { r[i] = Float(v[i]) }
+    return r
 }
 
 /// Unsigned bytes minus `bias`, as exact floats (ggml's `(q & 0xF) - 8` style offsets).
 @inline(__always)
 func floats(_ v: SIMD16<UInt8>, minus bias: Int32) -> SIMD16<Float> {
-    SIMD16<Float>(SIMD16<Int32>(truncatingIfNeeded: v) &- bias)
+    var r = SIMD16<Float>()
+    for i in 0..<16 { r[i] = Float(Int32(v[i]) &- bias) }
+    return r
+}
+
+/// Unsigned bytes widened to 32-bit lanes.
+@inline(__always)
+func int32s(_ v: SIMD16<UInt8>) -> SIMD16<Int32> {
+    var r = SIMD16<Int32>()
+    for i in 0..<16 { r[i] = Int32(v[i]) }
+    return r
+}
+
+/// 32-bit integers to floats (exact below 2^24).
+@inline(__always)
+func floats(_ v: SIMD16<Int32>) -> SIMD16<Float> {
+    var r = SIMD16<Float>()
+    for i in 0..<16 { r[i] = Float(v[i]) }
+    return r
 }
 
 /// Signed bytes to exact floats.
 @inline(__always)
 func floats(_ v: SIMD16<Int8>) -> SIMD16<Float> {
-    SIMD16<Float>(SIMD16<Int32>(truncatingIfNeeded: v))
+    var r = SIMD16<Float>()
+    for i in 0..<16 { r[i] = Float(v[i]) }
+    return r
+}
+
+/// fp16 lanes widened exactly to fp32.
+@inline(__always)
+func floats(_ v: SIMD16<Float16>) -> SIMD16<Float> {
+    var r = SIMD16<Float>()
+    for i in 0..<16 { r[i] = Float(v[i]) }
+    return r
+}
+
+/// bf16 bit patterns widened exactly to fp32 (the high half of an fp32).
+@inline(__always)
+func floats(bfloat16 v: SIMD16<UInt16>) -> SIMD16<Float> {
+    var r = SIMD16<Float>()
+    for i in 0..<16 { r[i] = Float(bitPattern: UInt32(v[i]) << 16) }
+    return r
 }
 
 /// Sum of the lanes by a balanced tree (faster than `sum()`, which adds lane after lane).

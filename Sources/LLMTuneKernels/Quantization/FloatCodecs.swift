@@ -24,8 +24,8 @@ enum F16Codec: BlockCodec {
 
     @inline(__always)
     static func decode(_ p: UnsafeRawPointer, _ body: (Int, SIMD16<Float>) -> Void) {
-        body(0, SIMD16<Float>(p.loadUnaligned(as: SIMD16<Float16>.self)))
-        body(16, SIMD16<Float>(p.loadUnaligned(fromByteOffset: 32, as: SIMD16<Float16>.self)))
+        body(0, floats(p.loadUnaligned(as: SIMD16<Float16>.self)))
+        body(16, floats(p.loadUnaligned(fromByteOffset: 32, as: SIMD16<Float16>.self)))
     }
 
     @inline(__always)
@@ -40,10 +40,8 @@ enum BF16Codec: BlockCodec {
 
     @inline(__always)
     static func decode(_ p: UnsafeRawPointer, _ body: (Int, SIMD16<Float>) -> Void) {
-        let h0 = SIMD16<UInt32>(truncatingIfNeeded: p.loadUnaligned(as: SIMD16<UInt16>.self))
-        let h1 = SIMD16<UInt32>(truncatingIfNeeded: p.loadUnaligned(fromByteOffset: 32, as: SIMD16<UInt16>.self))
-        body(0, unsafeBitCast(h0 &<< 16, to: SIMD16<Float>.self))
-        body(16, unsafeBitCast(h1 &<< 16, to: SIMD16<Float>.self))
+        body(0, floats(bfloat16: p.loadUnaligned(as: SIMD16<UInt16>.self)))
+        body(16, floats(bfloat16: p.loadUnaligned(fromByteOffset: 32, as: SIMD16<UInt16>.self)))
     }
 
     @inline(__always)

@@ -5,10 +5,9 @@
 
 /// Bit j of a 32-bit word, for lanes j = base ..< base + 16, moved to bit 4 (value 0 or 16).
 @inline(__always)
-private func fifthBits(_ qh: UInt32, base: UInt32) -> SIMD16<UInt8> {
-    let lanes = SIMD16<UInt32>(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15) &+ base
-    let bits = (SIMD16<UInt32>(repeating: qh) &>> lanes) & 1
-    return SIMD16<UInt8>(truncatingIfNeeded: bits &<< 4)
+private func fifthBits(_ qh: UInt32, base: Int32) -> SIMD16<Int32> {
+    let lanes = SIMD16<Int32>(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15) &+ base
+    return ((SIMD16<Int32>(repeating: Int32(bitPattern: qh)) &>> lanes) & 1) &<< 4
 }
 
 /// block_q4_0: fp16 d, 16 B nibbles. w = d * (q - 8).
@@ -50,8 +49,8 @@ enum Q5_0Codec: BlockCodec {
         let d = SIMD16<Float>(repeating: loadHalf(p, 0))
         let qh = p.loadUnaligned(fromByteOffset: 2, as: UInt32.self)
         let q = loadBytes16(p, 6)
-        body(0, d * floats((q & 0x0F) | fifthBits(qh, base: 0), minus: 16))
-        body(16, d * floats((q &>> 4) | fifthBits(qh, base: 16), minus: 16))
+        body(0, d * floats((int32s(q & 0x0F) | fifthBits(qh, base: 0)) &- 16))
+        body(16, d * floats((int32s(q &>> 4) | fifthBits(qh, base: 16)) &- 16))
     }
 }
 
@@ -66,8 +65,8 @@ enum Q5_1Codec: BlockCodec {
         let m = SIMD16<Float>(repeating: loadHalf(p, 2))
         let qh = p.loadUnaligned(fromByteOffset: 4, as: UInt32.self)
         let q = loadBytes16(p, 8)
-        body(0, d * floats((q & 0x0F) | fifthBits(qh, base: 0)) + m)
-        body(16, d * floats((q &>> 4) | fifthBits(qh, base: 16)) + m)
+        body(0, d * floats(int32s(q & 0x0F) | fifthBits(qh, base: 0)) + m)
+        body(16, d * floats(int32s(q &>> 4) | fifthBits(qh, base: 16)) + m)
     }
 }
 
