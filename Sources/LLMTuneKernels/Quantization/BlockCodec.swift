@@ -14,11 +14,26 @@ protocol BlockCodec {
     static func decode(_ p: UnsafeRawPointer, _ body: (Int, SIMD16<Float>) -> Void)
     /// Weight `i` of a partial block at `p` (plain float rows only, whose length need not be a multiple of 32).
     static func element(_ p: UnsafeRawPointer, _ i: Int) -> Float
+
+    /// Whether the codec has a factored `blockDot` (faster than decoding for a single activation row).
+    static var hasBlockDot: Bool { get }
+    /// Adds the dot product of the block at `p` with x[0 ..< elements] to `acc` (whose lanes sum to it) and
+    /// `s`, with the scales factored out of the inner products: Σ (d q + m) x = d Σ q x + m Σ x.
+    /// `xsum[k]` is Σ x[32k ..< 32k + 32]. Rounding differs from decode-then-dot (not bitwise ggml).
+    static func blockDot(_ p: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ xsum: UnsafePointer<Float>,
+                         _ acc: inout SIMD16<Float>, _ s: inout Float)
 }
 
 extension BlockCodec {
     static func element(_ p: UnsafeRawPointer, _ i: Int) -> Float {
         preconditionFailure("quantized rows hold whole blocks")
+    }
+
+    static var hasBlockDot: Bool { false }
+
+    static func blockDot(_ p: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ xsum: UnsafePointer<Float>,
+                         _ acc: inout SIMD16<Float>, _ s: inout Float) {
+        preconditionFailure("no factored dot")
     }
 }
 

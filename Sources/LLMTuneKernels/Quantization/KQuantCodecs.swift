@@ -39,6 +39,30 @@ enum Q4_KCodec: BlockCodec {
             body(64 * g + 48, d1 * floats(b &>> 4) - n1)
         }
     }
+
+    static var hasBlockDot: Bool { true }
+
+    @inline(__always)
+    static func blockDot(_ p: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ xsum: UnsafePointer<Float>,
+                         _ acc: inout SIMD16<Float>, _ s: inout Float) {
+        let d = loadHalf(p, 0)
+        let dmin = loadHalf(p, 2)
+        let sc = p + 4
+        var mins: Float = 0
+        for g in 0..<4 {
+            let (sc0, m0) = scaleMin(sc, 2 * g)
+            let (sc1, m1) = scaleMin(sc, 2 * g + 1)
+            let a = loadBytes16(p, 16 + 32 * g)
+            let b = loadBytes16(p, 32 + 32 * g)
+            let xg = x + 64 * g
+            let t0 = (floats(a & 0x0F) * loadFloats16(xg)).addingProduct(floats(b & 0x0F), loadFloats16(xg + 16))
+            let t1 = (floats(a &>> 4) * loadFloats16(xg + 32)).addingProduct(floats(b &>> 4), loadFloats16(xg + 48))
+            acc = acc.addingProduct(SIMD16<Float>(repeating: d * sc0), t0)
+            acc = acc.addingProduct(SIMD16<Float>(repeating: d * sc1), t1)
+            mins = mins + (m0 * xsum[2 * g] + m1 * xsum[2 * g + 1])
+        }
+        s = s - dmin * mins
+    }
 }
 
 /// block_q5_K: fp16 d, fp16 dmin, 12 B packed scales/mins, 32 B high bits, 128 B nibbles.
@@ -67,6 +91,37 @@ enum Q5_KCodec: BlockCodec {
             body(64 * g + 32, d1 * floats((a &>> 4) | (((h0 &>> i1) & 1) &<< 4)) - n1)
             body(64 * g + 48, d1 * floats((b &>> 4) | (((h1 &>> i1) & 1) &<< 4)) - n1)
         }
+    }
+
+    static var hasBlockDot: Bool { true }
+
+    @inline(__always)
+    static func blockDot(_ p: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ xsum: UnsafePointer<Float>,
+                         _ acc: inout SIMD16<Float>, _ s: inout Float) {
+        let d = loadHalf(p, 0)
+        let dmin = loadHalf(p, 2)
+        let sc = p + 4
+        let h0 = loadBytes16(p, 16)
+        let h1 = loadBytes16(p, 32)
+        var mins: Float = 0
+        for g in 0..<4 {
+            let (sc0, m0) = scaleMin(sc, 2 * g)
+            let (sc1, m1) = scaleMin(sc, 2 * g + 1)
+            let a = loadBytes16(p, 48 + 32 * g)
+            let b = loadBytes16(p, 64 + 32 * g)
+            let i0 = UInt8(2 * g), i1 = UInt8(2 * g + 1)
+            let xg = x + 64 * g
+            let q00 = floats((a & 0x0F) | (((h0 &>> i0) & 1) &<< 4))
+            let q01 = floats((b & 0x0F) | (((h1 &>> i0) & 1) &<< 4))
+            let q10 = floats((a &>> 4) | (((h0 &>> i1) & 1) &<< 4))
+            let q11 = floats((b &>> 4) | (((h1 &>> i1) & 1) &<< 4))
+            let t0 = (q00 * loadFloats16(xg)).addingProduct(q01, loadFloats16(xg + 16))
+            let t1 = (q10 * loadFloats16(xg + 32)).addingProduct(q11, loadFloats16(xg + 48))
+            acc = acc.addingProduct(SIMD16<Float>(repeating: d * sc0), t0)
+            acc = acc.addingProduct(SIMD16<Float>(repeating: d * sc1), t1)
+            mins = mins + (m0 * xsum[2 * g] + m1 * xsum[2 * g + 1])
+        }
+        s = s - dmin * mins
     }
 }
 

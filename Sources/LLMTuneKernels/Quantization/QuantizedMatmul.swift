@@ -14,7 +14,7 @@ public enum QuantizedMatmul {
     /// Floats in one dequantized panel of W (4 MiB).
     static let panelFloats = 1 << 20
     /// Weights below which a piece of work is not split further between threads.
-    static let minimumWeightsPerThread = 1 << 15
+    static let minimumWeightsPerThread = 1 << 17
 }
 
 /// out[m, rows] = x[m, columns] · Wᵀ, fused path.
@@ -27,26 +27,33 @@ struct FusedForward: CodecVisitor {
     func visit<C: BlockCodec>(_ codec: C.Type) {
         let (N, K, rb, base, m, x, out) = (w.rows, w.columns, w.rowBytes, w.data, m, x, out)
         let minimumRows = max(1, QuantizedMatmul.minimumWeightsPerThread / max(1, K * m))
-        Parallel.forRanges(N, minimum: minimumRows) { range in
-            for r in range {
-                let wr = base + r * rb
-                var i = 0
-                while i + 4 <= m {
-                    let s = RowKernels.dot4(C.self, wr, x + i * K, ldx: K, columns: K)
-                    out[i * N + r] = s[0]
-                    out[(i + 1) * N + r] = s[1]
-                    out[(i + 2) * N + r] = s[2]
-                    out[(i + 3) * N + r] = s[3]
-                    i += 4
-                }
-                if i + 2 <= m {
-                    let (s0, s1) = RowKernels.dot2(C.self, wr, x + i * K, x + (i + 1) * K, columns: K)
-                    out[i * N + r] = s0
-                    out[(i + 1) * N + r] = s1
-                    i += 2
-                }
-                if i < m {
-                    out[i * N + r] = RowKernels.dot1(C.self, wr, x + i * K, columns: K)
+        // Per-32 sums of the activation rows for the factored block dots (the row left over by the tiles).
+        let G = K / 32
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: max(1, G)) { sums in
+            let xsum = sums.baseAddress!
+            let last = m - 1
+            if C.hasBlockDot && m % 2 == 1 { RowKernels.blockSums(x + last * K, columns: K, xsum) }
+            Parallel.forRanges(N, minimum: minimumRows) { range in
+                for r in range {
+                    let wr = base + r * rb
+                    var i = 0
+                    while i + 4 <= m {
+                        let s = RowKernels.dot4(C.self, wr, x + i * K, ldx: K, columns: K)
+                        out[i * N + r] = s[0]
+                        out[(i + 1) * N + r] = s[1]
+                        out[(i + 2) * N + r] = s[2]
+                        out[(i + 3) * N + r] = s[3]
+                        i += 4
+                    }
+                    if i + 2 <= m {
+                        let (s0, s1) = RowKernels.dot2(C.self, wr, x + i * K, x + (i + 1) * K, columns: K)
+                        out[i * N + r] = s0
+                        out[(i + 1) * N + r] = s1
+                        i += 2
+                    }
+                    if i < m {
+                        out[i * N + r] = RowKernels.dot1(C.self, wr, x + i * K, xsum: xsum, columns: K)
+                    }
                 }
             }
         }

@@ -19,13 +19,36 @@ enum RowKernels {
         for i in 0..<(columns - nb * C.elements) { o[i] = C.element(p, i) }
     }
 
-    /// The dot product of the row at `w` with x[0 ..< columns].
+    /// sums[k] = Σ x[32k ..< 32k + 32] for k < columns / 32 (the `xsum` of `BlockCodec.blockDot`).
+    @inline(__always)
+    static func blockSums(_ x: UnsafePointer<Float>, columns: Int, _ sums: UnsafeMutablePointer<Float>) {
+        for k in 0..<(columns / 32) {
+            sums[k] = horizontalSum(loadFloats16(x + 32 * k) + loadFloats16(x + 32 * k + 16))
+        }
+    }
+
+    /// The dot product of the row at `w` with x[0 ..< columns]; `xsum` from `blockSums(x)` when the
+    /// codec `hasBlockDot`.
     @inline(__always)
     static func dot1<C: BlockCodec>(_ codec: C.Type, _ w: UnsafeRawPointer, _ x: UnsafePointer<Float>,
-                                    columns: Int) -> Float {
+                                    xsum: UnsafePointer<Float>, columns: Int) -> Float {
+        let nb = columns / C.elements
+        if C.hasBlockDot {
+            // Two blocks per step into independent accumulators, to hide the FMA latency.
+            var a0 = SIMD16<Float>(), a1 = SIMD16<Float>()
+            var s0: Float = 0, s1: Float = 0
+            let E = C.elements, G = C.elements / 32
+            var b = 0
+            while b + 2 <= nb {
+                C.blockDot(w + b * C.bytes, x + b * E, xsum + b * G, &a0, &s0)
+                C.blockDot(w + (b + 1) * C.bytes, x + (b + 1) * E, xsum + (b + 1) * G, &a1, &s1)
+                b += 2
+            }
+            if b < nb { C.blockDot(w + b * C.bytes, x + b * E, xsum + b * G, &a0, &s0) }
+            return horizontalSum(a0 + a1) + (s0 + s1)
+        }
         // Four independent accumulators (by run index mod 4) hide the FMA latency.
         var a0 = SIMD16<Float>(), a1 = SIMD16<Float>(), a2 = SIMD16<Float>(), a3 = SIMD16<Float>()
-        let nb = columns / C.elements
         var p = w
         var xp = x
         for _ in 0..<nb {
