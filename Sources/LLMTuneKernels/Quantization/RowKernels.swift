@@ -135,12 +135,23 @@ enum RowKernels {
                                           _ g: UnsafePointer<Float>, ldg: Int,
                                           _ dx: UnsafeMutablePointer<Float>, ldd: Int) {
         let nb = columns / C.elements
-        for b in blocks.lowerBound..<min(blocks.upperBound, nb) {
-            let c0 = b * C.elements
-            C.decode(w + b * C.bytes) { off, v in
-                for i in 0..<m {
-                    let o = dx + i * ldd + c0 + off
-                    storeFloats16(loadFloats16(o).addingProduct(SIMD16<Float>(repeating: g[i * ldg]), v), o)
+        if m == 1 {
+            // The decode case: one coefficient, hoisted.
+            let g0 = SIMD16<Float>(repeating: g[0])
+            for b in blocks.lowerBound..<min(blocks.upperBound, nb) {
+                let o = dx + b * C.elements
+                C.decode(w + b * C.bytes) { off, v in
+                    storeFloats16(loadFloats16(o + off).addingProduct(g0, v), o + off)
+                }
+            }
+        } else {
+            for b in blocks.lowerBound..<min(blocks.upperBound, nb) {
+                let c0 = b * C.elements
+                C.decode(w + b * C.bytes) { off, v in
+                    for i in 0..<m {
+                        let o = dx + i * ldd + c0 + off
+                        storeFloats16(loadFloats16(o).addingProduct(SIMD16<Float>(repeating: g[i * ldg]), v), o)
+                    }
                 }
             }
         }
