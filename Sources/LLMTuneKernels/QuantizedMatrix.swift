@@ -25,31 +25,38 @@ public struct QuantizedMatrix: @unchecked Sendable {
     }
 }
 
-// MARK: - Interface used by the tensor layer (stub implementations; the quantization kernels replace them)
+// MARK: - Interface used by the tensor layer (kernels in Quantization/)
 
 extension QuantizedMatrix {
-    /// Writes rows `range` as fp32 into `out` (row-major, `range.count * columns` floats).
+    /// Writes rows `range` as fp32 into `out` (row-major, `range.count * columns` floats), bitwise equal
+    /// to ggml's dequantize_row_* and to the `gguf` package.
     public func dequantizeRows(_ range: Range<Int>, into out: UnsafeMutablePointer<Float>) {
-        precondition(type == .f32, "stub: only f32 until the quantization kernels land")
-        let src = (data + range.lowerBound * rowBytes).assumingMemoryBound(to: Float.self)
-        out.update(from: src, count: range.count * columns)
+        precondition(range.lowerBound >= 0 && range.upperBound <= rows, "rows \(range) outside 0..<\(rows)")
+        if range.isEmpty || columns == 0 { return }
+        withCodec(type, DequantizeRows(w: self, range: range, out: out, parallel: true))
     }
 
     /// out[m, rows] = x[m, columns] · Wᵀ  (the forward of a linear layer without bias).
     public func matmul(_ x: UnsafePointer<Float>, rows m: Int, into out: UnsafeMutablePointer<Float>) {
-        let w = UnsafeMutablePointer<Float>.allocate(capacity: rows * columns)
-        defer { w.deallocate() }
-        dequantizeRows(0..<rows, into: w)
-        GEMM.sgemm(transA: false, transB: true, m: m, n: rows, k: columns, alpha: 1, a: x, lda: columns,
-                   b: w, ldb: columns, beta: 0, c: out, ldc: rows)
+        precondition(m >= 0, "negative row count \(m)")
+        if m == 0 || rows == 0 { return }
+        if columns == 0 {
+            out.initialize(repeating: 0, count: m * rows)
+        } else if m <= QuantizedMatmul.fusedMaximumRows {
+            withCodec(type, FusedForward(w: self, x: x, m: m, out: out))
+        } else {
+            panelMatmul(x, rows: m, into: out)
+        }
     }
 
     /// dx[m, columns] = dy[m, rows] · W  (the input gradient of a linear layer).
     public func matmulTransposed(_ dy: UnsafePointer<Float>, rows m: Int, into dx: UnsafeMutablePointer<Float>) {
-        let w = UnsafeMutablePointer<Float>.allocate(capacity: rows * columns)
-        defer { w.deallocate() }
-        dequantizeRows(0..<rows, into: w)
-        GEMM.sgemm(transA: false, transB: false, m: m, n: columns, k: rows, alpha: 1, a: dy, lda: rows,
-                   b: w, ldb: columns, beta: 0, c: dx, ldc: columns)
+        precondition(m >= 0, "negative row count \(m)")
+        if m == 0 || columns == 0 { return }
+        if m <= QuantizedMatmul.fusedMaximumRows {
+            withCodec(type, FusedTransposed(w: self, dy: dy, m: m, dx: dx))
+        } else {
+            panelMatmulTransposed(dy, rows: m, into: dx)
+        }
     }
 }
