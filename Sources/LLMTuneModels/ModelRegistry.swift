@@ -16,16 +16,12 @@ public struct LoadOptions: Sendable {
 public struct LoadedModel {
     public let model: LanguageModel
     public let tokenizer: Tokenizer
-    /// The checkpoint's own chat template (Jinja source), if it has one.
-    public let chatTemplateSource: String?
     public let source: URL
 
     /// Renders `messages` with the checkpoint's template (when it is one of the built-ins) or with the built-in
-    /// named `template`, and tokenizes the result.
+    /// named `template`, and tokenizes the result, ending with the assistant's turn header.
     public func encodeChat(_ messages: [ChatMessage], template name: String? = nil) throws -> [Int] {
-        let template = try ChatTemplate.resolve(name: name, checkpointTemplate: chatTemplateSource)
-        let text = template.render(messages: messages, addGenerationPrompt: true)
-        return tokenizer.encode(text, addSpecialTokens: template.tokenizerAddsSpecialTokens)
+        try tokenizer.resolveChatTemplate(name: name).encode(messages, tokenizer: tokenizer, addGenerationPrompt: true)
     }
 }
 
@@ -61,9 +57,8 @@ public enum ModelRegistry {
             let a = try architecture(arch, file: url.path)
             let source = GGUFWeightSource(file: file, path: url.path, ggufName: a.ggufName, dequantize: options.dequantize)
             let model = try a.fromGGUF(file, WeightLoader(source: source))
-            let tokenizer = try BPETokenizer(gguf: file.metadata, file: url.path)
-            return LoadedModel(model: model, tokenizer: tokenizer,
-                               chatTemplateSource: file.metadata["tokenizer.chat_template"]?.string, source: url)
+            let tokenizer = try BPETokenizer.load(ggufMetadata: file.metadata, source: url.path)
+            return LoadedModel(model: model, tokenizer: tokenizer, source: url)
         }
         let configURL = url.appendingPathComponent("config.json")
         guard let data = FileManager.default.contents(atPath: configURL.path) else {
@@ -74,18 +69,16 @@ public enum ModelRegistry {
         let checkpoint = try SafetensorsCheckpoint(directory: url)
         let source = SafetensorsWeightSource(checkpoint: checkpoint, path: url.path, dequantize: options.dequantize)
         let model = try a.fromConfig(data, WeightLoader(source: source))
-        let tokenizer = try loadTokenizer(url)
-        let templateSource = try? tokenizerConfigChatTemplate(url)
-        return LoadedModel(model: model, tokenizer: tokenizer, chatTemplateSource: templateSource, source: url)
+        return LoadedModel(model: model, tokenizer: try loadTokenizer(url), source: url)
     }
 
     /// Only the tokenizer (fast: no weights are touched).
     public static func loadTokenizer(_ url: URL) throws -> Tokenizer {
         if isGGUF(url) {
             let file = try GGUFFile(url: url)
-            return try BPETokenizer(gguf: file.metadata, file: url.path)
+            return try BPETokenizer.load(ggufMetadata: file.metadata, source: url.path)
         }
-        return try BPETokenizer(directory: url)
+        return try BPETokenizer.load(directory: url)
     }
 
     static func isGGUF(_ url: URL) -> Bool {
@@ -106,12 +99,6 @@ public enum ModelRegistry {
         } catch {
             throw ModelError.invalidConfig(key: "(file)", file: file, problem: "not valid JSON: \(error)")
         }
-    }
-
-    static func tokenizerConfigChatTemplate(_ url: URL) throws -> String? {
-        let data = try Data(contentsOf: url.appendingPathComponent("tokenizer_config.json"))
-        let object = try JSONSerialization.jsonObject(with: data) as? [String: Any]
-        return object?["chat_template"] as? String
     }
 }
 

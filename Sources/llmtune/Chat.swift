@@ -13,7 +13,7 @@ struct Chat: ParsableCommand {
     @OptionGroup var modelOptions: ModelOptions
     @Option(help: "System message.")
     var system: String?
-    @Option(help: "Chat template to use when the checkpoint's is not recognised: \(ChatTemplate.builtInNames).")
+    @Option(help: "Chat template to use when the checkpoint's is not recognised: \(ChatTemplate.builtInNames.joined(separator: ", ")).")
     var template: String?
     @OptionGroup var sampling: SamplingOptions
 

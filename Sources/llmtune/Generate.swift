@@ -15,7 +15,7 @@ struct Generate: ParsableCommand {
     var chat = false
     @Option(help: "System message (with --chat).")
     var system: String?
-    @Option(help: "Chat template to use when the checkpoint's is not recognised: \(ChatTemplate.builtInNames).")
+    @Option(help: "Chat template to use when the checkpoint's is not recognised: \(ChatTemplate.builtInNames.joined(separator: ", ")).")
     var template: String?
     @OptionGroup var sampling: SamplingOptions
     @Flag(help: "Print one JSON object (text, token_ids, finish_reason, timings) instead of streaming.")
