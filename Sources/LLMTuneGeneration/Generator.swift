@@ -89,7 +89,8 @@ public final class Generator {
         let t1 = Date()
 
         loop: while generated.count < budget {
-            let next = logits.contiguous().withMutableBuffer { sampler.next($0, history: history) }
+            let row = logits.contiguous()   // (1, 1, V)
+            let next = sampler.next(UnsafeMutableBufferPointer(start: row.pointer, count: row.count), history: history)
             if options.stopAtEOS && eos.contains(next) { finish = .eos; break }
             generated.append(next)
             history.append(next)

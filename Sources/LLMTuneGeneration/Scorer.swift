@@ -37,11 +37,10 @@ public enum Scorer {
             let windowTokens = Array(tokens[start..<predictEnd])
             let logp = Autograd.noGrad { model.logits(windowTokens).logSoftmax() }   // (W, V)
             let V = model.vocabularySize
-            logp.contiguous().withBuffer { lp in
-                for target in next..<predictEnd {
-                    let row = target - 1 - start
-                    logprobs.append(Double(lp[row * V + tokens[target]]))
-                }
+            let lp = logp.contiguous()
+            for target in next..<predictEnd {
+                let row = target - 1 - start
+                logprobs.append(Double(lp.pointer[row * V + tokens[target]]))
             }
             next = predictEnd
         }
