@@ -48,7 +48,7 @@ let package = Package(
         .testTarget(name: "LLMTuneFormatsTests", dependencies: ["LLMTuneFormats"], exclude: ["Fixtures"]),
         .testTarget(name: "LLMTuneTokenizersTests", dependencies: ["LLMTuneTokenizers"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "LLMTuneModelsTests", dependencies: ["LLMTuneModels", "LLMTuneHub"],
+        .testTarget(name: "LLMTuneModelsTests", dependencies: ["LLMTuneModels", "LLMTuneGeneration", "LLMTuneHub"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "LLMTuneGenerationTests", dependencies: ["LLMTuneGeneration", "LLMTuneHub"]),
         .testTarget(name: "LLMTuneHubTests", dependencies: ["LLMTuneHub"]),

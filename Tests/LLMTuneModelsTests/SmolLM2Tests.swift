@@ -7,6 +7,7 @@ import LLMTuneGeneration
 import LLMTuneHub
 import LLMTuneModels
 import LLMTuneTensor
+import LLMTuneTokenizers
 
 enum RealModel {
     static func smolLM2() throws -> LoadedModel {
