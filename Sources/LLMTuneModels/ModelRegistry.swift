@@ -47,18 +47,22 @@ public enum ModelRegistry {
         return a
     }
 
-    /// Loads a .gguf file or a Hugging Face folder (config.json + safetensors + tokenizer.json).
+    /// Loads a .gguf file or a Hugging Face folder (config.json + safetensors + tokenizer.json) with its tokenizer.
     public static func load(_ url: URL, options: LoadOptions = LoadOptions()) throws -> LoadedModel {
         if isGGUF(url) {
             let file = try GGUFFile(url: url)
-            guard let arch = file.metadata["general.architecture"]?.string else {
-                throw ModelError.invalidConfig(key: "general.architecture", file: url.path, problem: "missing")
-            }
-            let a = try architecture(arch, file: url.path)
-            let source = GGUFWeightSource(file: file, path: url.path, ggufName: a.ggufName, dequantize: options.dequantize)
-            let model = try a.fromGGUF(file, WeightLoader(source: source))
+            let model = try loadModel(gguf: file, url: url, options: options)
             let tokenizer = try BPETokenizer.load(ggufMetadata: file.metadata, source: url.path)
             return LoadedModel(model: model, tokenizer: tokenizer, source: url)
+        }
+        let model = try loadModel(url, options: options)
+        return LoadedModel(model: model, tokenizer: try loadTokenizer(url), source: url)
+    }
+
+    /// Only the model, for checkpoints without a tokenizer (e.g. test fixtures fed token ids).
+    public static func loadModel(_ url: URL, options: LoadOptions = LoadOptions()) throws -> LanguageModel {
+        if isGGUF(url) {
+            return try loadModel(gguf: GGUFFile(url: url), url: url, options: options)
         }
         let configURL = url.appendingPathComponent("config.json")
         guard let data = FileManager.default.contents(atPath: configURL.path) else {
@@ -68,8 +72,16 @@ public enum ModelRegistry {
         let a = try architecture(type, file: configURL.path)
         let checkpoint = try SafetensorsCheckpoint(directory: url)
         let source = SafetensorsWeightSource(checkpoint: checkpoint, path: url.path, dequantize: options.dequantize)
-        let model = try a.fromConfig(data, WeightLoader(source: source))
-        return LoadedModel(model: model, tokenizer: try loadTokenizer(url), source: url)
+        return try a.fromConfig(data, WeightLoader(source: source))
+    }
+
+    static func loadModel(gguf file: GGUFFile, url: URL, options: LoadOptions) throws -> LanguageModel {
+        guard let arch = file.metadata["general.architecture"]?.string else {
+            throw ModelError.invalidConfig(key: "general.architecture", file: url.path, problem: "missing")
+        }
+        let a = try architecture(arch, file: url.path)
+        let source = GGUFWeightSource(file: file, path: url.path, ggufName: a.ggufName, dequantize: options.dequantize)
+        return try a.fromGGUF(file, WeightLoader(source: source))
     }
 
     /// Only the tokenizer (fast: no weights are touched).

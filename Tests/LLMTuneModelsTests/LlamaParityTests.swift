@@ -27,12 +27,12 @@ enum Fixtures {
 final class LlamaParityTests: XCTestCase {
     /// Runs the batch of the golden file through the model and compares every logit.
     private func check(model url: URL, golden: String, file: StaticString = #filePath, line: UInt = #line) throws {
-        let loaded = try ModelRegistry.load(url)
+        let model = try ModelRegistry.loadModel(url)
         let (g, expected) = try Fixtures.golden(golden)
         let (B, T, V) = (g.logits_shape[0], g.logits_shape[1], g.logits_shape[2])
-        XCTAssertEqual(loaded.model.vocabularySize, V, file: file, line: line)
+        XCTAssertEqual(model.vocabularySize, V, file: file, line: line)
         let logits = Autograd.noGrad {
-            loaded.model.forward(tokens: g.input_ids.flatMap { $0 }, batch: B, cache: nil, lastOnly: false)
+            model.forward(tokens: g.input_ids.flatMap { $0 }, batch: B, cache: nil, lastOnly: false)
         }
         XCTAssertEqual(logits.shape, [B, T, V], file: file, line: line)
         let got = logits.toArray()
@@ -68,18 +68,18 @@ final class LlamaParityTests: XCTestCase {
 
     /// Decoding token by token through the KV cache gives the same logits as one full pass.
     func testKVCacheMatchesFullForward() throws {
-        let loaded = try ModelRegistry.load(Fixtures.root.appendingPathComponent("tiny-mistral"))
+        let model = try ModelRegistry.loadModel(Fixtures.root.appendingPathComponent("tiny-mistral"))
         let (g, expected) = try Fixtures.golden("tiny-mistral/golden.json")
         let V = g.logits_shape[2]
         let ids = g.input_ids[0]
-        let cache = loaded.model.makeCache(batch: 1, capacity: 64)
+        let cache = model.makeCache(batch: 1, capacity: 64)
         var worst: Float = 0
         Autograd.noGrad {
             // Prefill 5 tokens at once, then one at a time.
-            let first = loaded.model.forward(tokens: Array(ids[0..<5]), batch: 1, cache: cache, lastOnly: false).toArray()
+            let first = model.forward(tokens: Array(ids[0..<5]), batch: 1, cache: cache, lastOnly: false).toArray()
             for i in 0..<(5 * V) { worst = max(worst, abs(first[i] - expected[i])) }
             for t in 5..<ids.count {
-                let row = loaded.model.forward(tokens: [ids[t]], batch: 1, cache: cache, lastOnly: true).toArray()
+                let row = model.forward(tokens: [ids[t]], batch: 1, cache: cache, lastOnly: true).toArray()
                 for v in 0..<V { worst = max(worst, abs(row[v] - expected[t * V + v])) }
             }
         }
@@ -88,11 +88,11 @@ final class LlamaParityTests: XCTestCase {
 
     func testDequantizeOptionGivesSameLogits() throws {
         let url = Fixtures.root.appendingPathComponent("tiny-llama-q8_0.gguf")
-        let a = try ModelRegistry.load(url)
-        let b = try ModelRegistry.load(url, options: LoadOptions(dequantize: true))
+        let a = try ModelRegistry.loadModel(url)
+        let b = try ModelRegistry.loadModel(url, options: LoadOptions(dequantize: true))
         let ids = [1, 5, 9, 77, 200]
-        let la = Autograd.noGrad { a.model.logits(ids).toArray() }
-        let lb = Autograd.noGrad { b.model.logits(ids).toArray() }
+        let la = Autograd.noGrad { a.logits(ids).toArray() }
+        let lb = Autograd.noGrad { b.logits(ids).toArray() }
         XCTAssertEqual(la.count, lb.count)
         for i in la.indices { XCTAssertEqual(la[i], lb[i], accuracy: 1e-4) }
     }

@@ -31,36 +31,36 @@ final class LoadErrorTests: XCTestCase {
 
     func testUnknownArchitectureNamesItAndTheKnownOnes() throws {
         let url = try tinyLlama { $0["model_type"] = "transformer-xl" }
-        let m = message { _ = try ModelRegistry.load(url) }
+        let m = message { _ = try ModelRegistry.loadModel(url) }
         XCTAssertTrue(m.contains("transformer-xl") && m.contains("llama"), m)
     }
 
     func testMissingFileOrFolderIsNotAModel() {
-        let m = message { _ = try ModelRegistry.load(dir.appendingPathComponent("nothing-here")) }
+        let m = message { _ = try ModelRegistry.loadModel(dir.appendingPathComponent("nothing-here")) }
         XCTAssertTrue(m.contains("nothing-here"), m)
     }
 
     func testConfigThatDisagreesWithWeightsNamesTheTensor() throws {
         let url = try tinyLlama { $0["intermediate_size"] = 96 }
-        let m = message { _ = try ModelRegistry.load(url) }
+        let m = message { _ = try ModelRegistry.loadModel(url) }
         XCTAssertTrue(m.contains("mlp.gate_proj.weight") && m.contains("96"), m)
     }
 
     func testMoreLayersThanWeightsNamesTheMissingKey() throws {
         let url = try tinyLlama { $0["num_hidden_layers"] = 3 }
-        let m = message { _ = try ModelRegistry.load(url) }
+        let m = message { _ = try ModelRegistry.loadModel(url) }
         XCTAssertTrue(m.contains("model.layers.2"), m)
     }
 
     func testInvalidHeadCountsAreRejected() throws {
         let url = try tinyLlama { $0["num_key_value_heads"] = 3 }
-        let m = message { _ = try ModelRegistry.load(url) }
+        let m = message { _ = try ModelRegistry.loadModel(url) }
         XCTAssertTrue(m.contains("num_key_value_heads"), m)
     }
 
     func testUnsupportedRopeScalingIsRefusedNotIgnored() throws {
         let url = try tinyLlama { $0["rope_scaling"] = ["rope_type": "yarn", "factor": 4.0] }
-        let m = message { _ = try ModelRegistry.load(url) }
+        let m = message { _ = try ModelRegistry.loadModel(url) }
         XCTAssertTrue(m.contains("yarn"), m)
     }
 
@@ -69,7 +69,7 @@ final class LoadErrorTests: XCTestCase {
         let data = try Data(contentsOf: src)
         let cut = dir.appendingPathComponent("cut.gguf")
         try data.prefix(data.count / 2).write(to: cut)
-        let m = message { _ = try ModelRegistry.load(cut) }
+        let m = message { _ = try ModelRegistry.loadModel(cut) }
         XCTAssertTrue(m.contains("cut.gguf"), m)
     }
 }
