@@ -91,4 +91,18 @@ final class TensorBasicsTests: XCTestCase {
         XCTAssertNil(d.operationName)
         XCTAssertEqual(d.toArray(), [2, 4])
     }
+
+    func testRecycledBuffersAreZeroedWhenAskedFor() {
+        let n = 1 << 18   // 1 MiB: large enough to be recycled
+        Tensor.releaseCachedMemory()
+        do {
+            let filled = Tensor(shape: [n], filling: 7)
+            XCTAssertEqual(filled[n - 1], 7)
+        }
+        XCTAssertEqual(Tensor.cachedMemory, n * 4, "the freed buffer is kept")
+        let zeros = Tensor(zeros: [n])
+        XCTAssertEqual(Tensor.cachedMemory, 0, "and handed out again")
+        XCTAssertTrue(zeros.toArray().allSatisfy { $0 == 0 })
+        Tensor.releaseCachedMemory()
+    }
 }

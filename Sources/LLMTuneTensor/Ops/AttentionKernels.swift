@@ -2,8 +2,8 @@
 // dO·Vᵀ) and row accumulations (P·V, dS·K, dSᵀ·Q, Pᵀ·dO). Rows are given as pointer arrays so that
 // heads, tokens and KV-cache views with any strides need no copies (last dimension contiguous).
 
-/// acc + a * b; one place to switch multiply-add forms.
-@inline(__always) func madd(_ acc: Vec16, _ a: Vec16, _ b: Float) -> Vec16 { acc + a * b }
+/// acc + a * b as one fused multiply-add (`acc + a * b` is not contracted by the compiler).
+@inline(__always) func madd(_ acc: Vec16, _ a: Vec16, _ b: Float) -> Vec16 { acc.addingProduct(a, b) }
 
 /// out[i * ldo + p] = Σ_d a_i[d] * b_p[d] for i < m, p < n (depth `depth`).
 func rowDots(m: Int, n: Int, depth: Int, a: UnsafePointer<UnsafePointer<Float>>,

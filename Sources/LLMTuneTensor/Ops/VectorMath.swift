@@ -19,20 +19,21 @@ typealias Vec16 = SIMD16<Float>
 
 /// e^x lane-wise, relative error about 2e-7 for x in [-87, 88]; smaller x gives ~1e-38, not 0.
 @inline(__always) func exp16(_ input: Vec16) -> Vec16 {
-    let x0 = input.clamped(lowerBound: Vec16(repeating: -87.33654), upperBound: Vec16(repeating: 88.3762626647949))
+    // (clamped / pointwiseMin are generic and scalarised; replacing(with:where:) compiles to blends.)
+    var x0 = input.replacing(with: -87.33654, where: input .< -87.33654)
+    x0 = x0.replacing(with: 88.3762626647949, where: x0 .> 88.3762626647949)
     // n = round(x / ln 2) via the 1.5 * 2^23 trick, whose bit pattern then holds n in its low bits.
     let magic: Float = 12_582_912
     let t = x0 * 1.44269504088896341 + magic
     let n = t - magic
     var x = x0 - n * 0.693359375
     x = x - n * -2.12194440e-4
-    var p = Vec16(repeating: 1.9875691500e-4)
-    p = p * x + 1.3981999507e-3
-    p = p * x + 8.3334519073e-3
-    p = p * x + 4.1665795894e-2
-    p = p * x + 1.6666665459e-1
-    p = p * x + 5.0000001201e-1
-    p = p * (x * x) + x + 1
+    var p = Vec16(repeating: 1.3981999507e-3).addingProduct(Vec16(repeating: 1.9875691500e-4), x)
+    p = Vec16(repeating: 8.3334519073e-3).addingProduct(p, x)
+    p = Vec16(repeating: 4.1665795894e-2).addingProduct(p, x)
+    p = Vec16(repeating: 1.6666665459e-1).addingProduct(p, x)
+    p = Vec16(repeating: 5.0000001201e-1).addingProduct(p, x)
+    p = (x + 1).addingProduct(p, x * x)
     let bits = unsafeBitCast(t, to: SIMD16<Int32>.self) &- Int32(0x4B40_0000) &+ 127
     return p * unsafeBitCast(bits &<< 23, to: Vec16.self)
 }
@@ -54,12 +55,12 @@ typealias Vec16 = SIMD16<Float>
     var acc0 = Vec16(), acc1 = Vec16()
     var i = 0
     while i + 32 <= n {
-        acc0 += load16(a + i) * load16(b + i)
-        acc1 += load16(a + i + 16) * load16(b + i + 16)
+        acc0 = acc0.addingProduct(load16(a + i), load16(b + i))
+        acc1 = acc1.addingProduct(load16(a + i + 16), load16(b + i + 16))
         i += 32
     }
     if i + 16 <= n {
-        acc0 += load16(a + i) * load16(b + i)
+        acc0 = acc0.addingProduct(load16(a + i), load16(b + i))
         i += 16
     }
     var s = (acc0 + acc1).sum()
@@ -79,10 +80,21 @@ typealias Vec16 = SIMD16<Float>
 
 /// max a[i] (-infinity when n == 0).
 @inline(__always) func rowMax(_ a: UnsafePointer<Float>, _ n: Int) -> Float {
-    var acc = Vec16(repeating: -.infinity)
+    var acc0 = Vec16(repeating: -.infinity), acc1 = acc0
     var i = 0
-    while i + 16 <= n { acc = pointwiseMax(acc, load16(a + i)); i += 16 }
-    var m = acc.max()
+    while i + 32 <= n {
+        let u = load16(a + i), v = load16(a + i + 16)
+        acc0 = acc0.replacing(with: u, where: acc0 .< u)
+        acc1 = acc1.replacing(with: v, where: acc1 .< v)
+        i += 32
+    }
+    if i + 16 <= n {
+        let u = load16(a + i)
+        acc0 = acc0.replacing(with: u, where: acc0 .< u)
+        i += 16
+    }
+    acc0 = acc0.replacing(with: acc1, where: acc0 .< acc1)
+    var m = acc0.max()
     while i < n { m = Swift.max(m, a[i]); i += 1 }
     return m
 }
@@ -91,7 +103,7 @@ typealias Vec16 = SIMD16<Float>
 @inline(__always) func axpy(_ s: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
     let sv = Vec16(repeating: s)
     var i = 0
-    while i + 16 <= n { store16(y + i, load16(y + i) + sv * load16(x + i)); i += 16 }
+    while i + 16 <= n { store16(y + i, load16(y + i).addingProduct(sv, load16(x + i))); i += 16 }
     while i < n { y[i] += s * x[i]; i += 1 }
 }
 
