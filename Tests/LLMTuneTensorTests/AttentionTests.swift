@@ -103,4 +103,22 @@ final class AttentionTests: XCTestCase {
         XCTAssertNil(k.grad)
         XCTAssertNil(v.grad)
     }
+
+    func testLongDecodeSplitsKeysAndMerges() {
+        // A single query token over more than 1024 keys is split into key chunks (flash-decoding).
+        let S = 1500
+        let q = randomTensor([1, 1, 4, 8], seed: 80)
+        let kc = randomTensor([1, 1600, 2, 8], seed: 81), vc = randomTensor([1, 1600, 2, 8], seed: 82)
+        let k = kc.slice(dim: 1, range: 0..<S), v = vc.slice(dim: 1, range: 0..<S)
+        for window in [nil, 1200] as [Int?] {
+            assertClose(Tensor.attention(query: q, key: k, value: v, scale: 0.7, causalOffset: S - 1, window: window),
+                        Tensor.attentionReference(query: q, key: k, value: v, scale: 0.7, causalOffset: S - 1,
+                                                  window: window),
+                        atol: 2e-6, rtol: 1e-5)
+        }
+        // The merged log-sum-exp feeds the backward: check the query gradient.
+        GradientChecker.check([randomTensor([1, 1, 4, 8], seed: 83)]) { x in
+            Tensor.attention(query: x[0], key: k, value: v, scale: 0.7, causalOffset: S - 1, window: 1200)
+        }
+    }
 }

@@ -165,16 +165,32 @@ struct AttentionBlock {
     }
 }
 
-/// Fills `out` (zeroed) and, when given, the log-sum-exp of every (b, t, h) row.
+/// Fills `out` (zeroed) and, when given, the log-sum-exp of every (b, t, h) row. With fewer blocks than
+/// workers (decode), each block's keys are split into chunks whose partial softmaxes are merged
+/// (flash-decoding).
 private func attentionForward(_ geo: AttentionGeometry, q: HeadRows, k: HeadRows, v: HeadRows, out: HeadRows,
                               lse: UnsafeMutablePointer<Float>?) {
     let tasks = geo.B * geo.KVH * geo.blocks
-    Parallel.forEach(tasks) { task in
+    let longest = (0..<geo.blocks).map { geo.keyRange(block: $0).count }.max() ?? 0
+    let splits = tasks >= 2 * Parallel.threads ? 1
+        : Swift.max(1, Swift.min((2 * Parallel.threads + tasks - 1) / tasks, longest / 512))
+    let rowsPerBlock = geo.tokensPerBlock * geo.group
+    // Per (task, split): partial outputs (rows, Dv) and row statistics (rows, 2): max, sum of exp.
+    let partialOut = splits > 1 ? UnsafeMutablePointer<Float>.allocate(capacity: tasks * splits * rowsPerBlock * geo.Dv) : nil
+    let partialStats = splits > 1 ? UnsafeMutablePointer<Float>.allocate(capacity: tasks * splits * rowsPerBlock * 2) : nil
+    defer { partialOut?.deallocate(); partialStats?.deallocate() }
+
+    Parallel.forEach(tasks * splits) { job in
+        let task = job / splits, split = job % splits
         let blockIndex = task % geo.blocks
         let bk = task / geo.blocks
+        let blockKeys = geo.keyRange(block: blockIndex)
+        let chunk = (blockKeys.count + splits - 1) / splits
+        let lo = Swift.min(blockKeys.upperBound, blockKeys.lowerBound + split * chunk)
+        let keys = lo..<Swift.min(blockKeys.upperBound, lo + chunk)
         let block = AttentionBlock(b: bk / geo.KVH, kvh: bk % geo.KVH, tokens: geo.tokens(blockIndex),
-                                   keys: geo.keyRange(block: blockIndex), geo: geo)
-        let R = block.rows, L = block.keys.count
+                                   keys: keys, geo: geo)
+        let R = block.rows, L = keys.count
         let qRows = UnsafeMutablePointer<UnsafePointer<Float>>.allocate(capacity: R)
         let oRows = UnsafeMutablePointer<UnsafeMutablePointer<Float>>.allocate(capacity: R)
         let kRows = UnsafeMutablePointer<UnsafePointer<Float>>.allocate(capacity: Swift.max(1, L))
@@ -183,34 +199,77 @@ private func attentionForward(_ geo: AttentionGeometry, q: HeadRows, k: HeadRows
         defer {
             qRows.deallocate(); oRows.deallocate(); kRows.deallocate(); vRows.deallocate(); scores.deallocate()
         }
+        let slot = task * splits + split
         for r in 0..<R {
             let (t, h) = block.tokenHead(r)
             qRows[r] = UnsafePointer(q.row(block.b, t, h))
-            oRows[r] = out.row(block.b, t, h)
+            if let partialOut {
+                oRows[r] = partialOut + (slot * rowsPerBlock + r) * geo.Dv
+                oRows[r].update(repeating: 0, count: geo.Dv)
+            } else {
+                oRows[r] = out.row(block.b, t, h)
+            }
         }
         for p in 0..<L {
-            kRows[p] = UnsafePointer(k.row(block.b, block.keys.lowerBound + p, block.kvh))
-            vRows[p] = UnsafePointer(v.row(block.b, block.keys.lowerBound + p, block.kvh))
+            kRows[p] = UnsafePointer(k.row(block.b, keys.lowerBound + p, block.kvh))
+            vRows[p] = UnsafePointer(v.row(block.b, keys.lowerBound + p, block.kvh))
         }
         rowDots(m: R, n: L, depth: geo.D, a: qRows, b: kRows, out: scores, ldo: L)
         for r in 0..<R {
-            let logSumExp = softmaxRow(scores + r * L, length: L, visible: block.visible(r), scale: geo.scale)
-            if let lse {
-                let (t, h) = block.tokenHead(r)
-                lse[(block.b * geo.T + t) * geo.H + h] = logSumExp
+            let (m, total) = expRow(scores + r * L, length: L, visible: block.visible(r), scale: geo.scale)
+            if let partialStats {
+                partialStats[(slot * rowsPerBlock + r) * 2] = m
+                partialStats[(slot * rowsPerBlock + r) * 2 + 1] = total
+            } else {
+                if total > 0 { scaleRow(1 / total, scores + r * L, scores + r * L, L) }
+                if let lse {
+                    let (t, h) = block.tokenHead(r)
+                    lse[(block.b * geo.T + t) * geo.H + h] = total > 0 ? m + logf(total) : -.infinity
+                }
             }
         }
         accumulateRows(m: R, k: L, n: geo.Dv, a: scores, ars: L, acs: 1, b: vRows, c: oRows)
     }
+
+    guard let partialOut, let partialStats else { return }
+    // Merge the splits: out = Σ_s e^{m_s - m} o_s / Σ_s e^{m_s - m} l_s.
+    Parallel.forEach(tasks) { task in
+        let blockIndex = task % geo.blocks
+        let bk = task / geo.blocks
+        let block = AttentionBlock(b: bk / geo.KVH, kvh: bk % geo.KVH, tokens: geo.tokens(blockIndex),
+                                   keys: geo.keyRange(block: blockIndex), geo: geo)
+        for r in 0..<block.rows {
+            var m = -Float.infinity
+            for split in 0..<splits {
+                let st = partialStats + ((task * splits + split) * rowsPerBlock + r) * 2
+                if st[1] > 0 { m = Swift.max(m, st[0]) }
+            }
+            let (t, h) = block.tokenHead(r)
+            let o = out.row(block.b, t, h)
+            var total: Float = 0
+            if m > -.infinity {
+                for split in 0..<splits {
+                    let slot = task * splits + split
+                    let st = partialStats + (slot * rowsPerBlock + r) * 2
+                    if st[1] <= 0 { continue }
+                    let w = expf(st[0] - m)
+                    total += w * st[1]
+                    axpy(w, partialOut + (slot * rowsPerBlock + r) * geo.Dv, o, geo.Dv)
+                }
+                scaleRow(1 / total, o, o, geo.Dv)
+            }
+            if let lse { lse[(block.b * geo.T + t) * geo.H + h] = total > 0 ? m + logf(total) : -.infinity }
+        }
+    }
 }
 
-/// In place: row[i] = softmax(scale * row) over `visible`, 0 elsewhere. Returns the log-sum-exp of the
-/// scaled visible scores (-infinity when none is visible).
+/// In place: row[i] = exp(scale * row[i] - m) over `visible`, 0 elsewhere, where m is the visible maximum.
+/// Returns (m, Σ exp); (-infinity, 0) when nothing is visible.
 @inline(__always)
-func softmaxRow(_ row: UnsafeMutablePointer<Float>, length: Int, visible: Range<Int>, scale: Float) -> Float {
+func expRow(_ row: UnsafeMutablePointer<Float>, length: Int, visible: Range<Int>, scale: Float) -> (Float, Float) {
     if visible.isEmpty {
         row.update(repeating: 0, count: length)
-        return -.infinity
+        return (-.infinity, 0)
     }
     row.update(repeating: 0, count: visible.lowerBound)
     (row + visible.upperBound).update(repeating: 0, count: length - visible.upperBound)
@@ -218,7 +277,5 @@ func softmaxRow(_ row: UnsafeMutablePointer<Float>, length: Int, visible: Range<
     let n = visible.count
     scaleRow(scale, x, x, n)
     let m = rowMax(x, n)
-    let total = expShiftedSum(x, x, n, shift: m)
-    scaleRow(1 / total, x, x, n)
-    return m + logf(total)
+    return (m, expShiftedSum(x, x, n, shift: m))
 }

@@ -18,7 +18,6 @@ func rowDots(m: Int, n: Int, depth: Int, a: UnsafePointer<UnsafePointer<Float>>,
     // Keys in tiles of 16, packed transposed (depth, 16) so that one vector holds 16 keys' element d.
     let pack = UnsafeMutablePointer<Float>.allocate(capacity: Swift.max(1, depth) * 16)
     defer { pack.deallocate() }
-    var tail = (Vec16(), Vec16(), Vec16(), Vec16())
     for p0 in stride(from: 0, to: n, by: 16) {
         let nb = Swift.min(16, n - p0)
         for q in 0..<16 {
@@ -30,39 +29,53 @@ func rowDots(m: Int, n: Int, depth: Int, a: UnsafePointer<UnsafePointer<Float>>,
             }
         }
         var i = 0
+        // Eight rows at a time: eight independent FMA chains hide the multiply-add latency.
+        while i + 8 <= m {
+            let a0 = a[i], a1 = a[i + 1], a2 = a[i + 2], a3 = a[i + 3]
+            let a4 = a[i + 4], a5 = a[i + 5], a6 = a[i + 6], a7 = a[i + 7]
+            var c0 = Vec16(), c1 = Vec16(), c2 = Vec16(), c3 = Vec16()
+            var c4 = Vec16(), c5 = Vec16(), c6 = Vec16(), c7 = Vec16()
+            for d in 0..<depth {
+                let kv = load16(pack + d * 16)
+                c0 = madd(c0, kv, a0[d]); c1 = madd(c1, kv, a1[d])
+                c2 = madd(c2, kv, a2[d]); c3 = madd(c3, kv, a3[d])
+                c4 = madd(c4, kv, a4[d]); c5 = madd(c5, kv, a5[d])
+                c6 = madd(c6, kv, a6[d]); c7 = madd(c7, kv, a7[d])
+            }
+            storeTile(c0, out + i * ldo + p0, nb); storeTile(c1, out + (i + 1) * ldo + p0, nb)
+            storeTile(c2, out + (i + 2) * ldo + p0, nb); storeTile(c3, out + (i + 3) * ldo + p0, nb)
+            storeTile(c4, out + (i + 4) * ldo + p0, nb); storeTile(c5, out + (i + 5) * ldo + p0, nb)
+            storeTile(c6, out + (i + 6) * ldo + p0, nb); storeTile(c7, out + (i + 7) * ldo + p0, nb)
+            i += 8
+        }
         while i + 4 <= m {
             let a0 = a[i], a1 = a[i + 1], a2 = a[i + 2], a3 = a[i + 3]
             var c0 = Vec16(), c1 = Vec16(), c2 = Vec16(), c3 = Vec16()
             for d in 0..<depth {
                 let kv = load16(pack + d * 16)
-                c0 = madd(c0, kv, a0[d])
-                c1 = madd(c1, kv, a1[d])
-                c2 = madd(c2, kv, a2[d])
-                c3 = madd(c3, kv, a3[d])
+                c0 = madd(c0, kv, a0[d]); c1 = madd(c1, kv, a1[d])
+                c2 = madd(c2, kv, a2[d]); c3 = madd(c3, kv, a3[d])
             }
-            if nb == 16 {
-                store16(out + i * ldo + p0, c0)
-                store16(out + (i + 1) * ldo + p0, c1)
-                store16(out + (i + 2) * ldo + p0, c2)
-                store16(out + (i + 3) * ldo + p0, c3)
-            } else {
-                tail = (c0, c1, c2, c3)
-                for q in 0..<nb {
-                    out[i * ldo + p0 + q] = tail.0[q]
-                    out[(i + 1) * ldo + p0 + q] = tail.1[q]
-                    out[(i + 2) * ldo + p0 + q] = tail.2[q]
-                    out[(i + 3) * ldo + p0 + q] = tail.3[q]
-                }
-            }
+            storeTile(c0, out + i * ldo + p0, nb); storeTile(c1, out + (i + 1) * ldo + p0, nb)
+            storeTile(c2, out + (i + 2) * ldo + p0, nb); storeTile(c3, out + (i + 3) * ldo + p0, nb)
             i += 4
         }
         while i < m {
             let a0 = a[i]
             var c0 = Vec16()
             for d in 0..<depth { c0 = madd(c0, load16(pack + d * 16), a0[d]) }
-            for q in 0..<nb { out[i * ldo + p0 + q] = c0[q] }
+            storeTile(c0, out + i * ldo + p0, nb)
             i += 1
         }
+    }
+}
+
+/// Stores the first `count` lanes of v.
+@inline(__always) private func storeTile(_ v: Vec16, _ p: UnsafeMutablePointer<Float>, _ count: Int) {
+    if count == 16 {
+        store16(p, v)
+    } else {
+        for q in 0..<count { p[q] = v[q] }
     }
 }
 
