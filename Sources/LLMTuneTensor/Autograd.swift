@@ -36,13 +36,34 @@ public enum Autograd {
 /// tensors or views of the incoming gradient, never another saved tensor.
 final class GradientNode {
     let name: String
-    let inputs: [Tensor]
+    private(set) var inputs: [Tensor]
     let backward: (Tensor) -> [Tensor?]
 
     init(name: String, inputs: [Tensor], backward: @escaping (Tensor) -> [Tensor?]) {
         self.name = name
         self.inputs = inputs
         self.backward = backward
+    }
+
+    /// Releases long chains without recursion: releasing a tensor releases its node, which releases its
+    /// inputs, and so on, one stack frame group per graph level (a 50 000-deep graph overflowed the stack).
+    /// Nodes of inputs that die with this node are detached first and released one at a time here.
+    deinit {
+        var pending: [GradientNode] = []
+        harvest(into: &pending)
+        while let node = pending.popLast() {
+            node.harvest(into: &pending)
+        }
+    }
+
+    /// Moves the nodes of inputs referenced only by this node into `pending`.
+    private func harvest(into pending: inout [GradientNode]) {
+        for i in inputs.indices where isKnownUniquelyReferenced(&inputs[i]) {
+            if let node = inputs[i].node {
+                inputs[i].node = nil
+                pending.append(node)
+            }
+        }
     }
 }
 

@@ -65,4 +65,20 @@ final class AutogradTests: XCTestCase {
         y.sum().backward()
         XCTAssertEqual(x.grad?.toArray(), [1, 2])
     }
+
+    func testDeepGraphIsReleasedWithoutRecursion() {
+        // Releasing a 30 000-op chain recursively overflows the stack; the node teardown is iterative.
+        weak var first: Tensor?
+        do {
+            let x = Tensor(shape: [1], filling: 1)
+            x.requiresGrad = true
+            var y = x.scaled(by: 1)
+            first = y
+            for _ in 0..<30_000 { y = y + 0.5 }
+            y.backward()
+            XCTAssertEqual(x.grad?.item(), 1)
+            XCTAssertEqual(y.item(), 15_001)
+        }
+        XCTAssertNil(first, "the chain is released")
+    }
 }
