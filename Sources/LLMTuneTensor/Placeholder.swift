@@ -1,1 +1,0 @@
-// LLMTuneTensor: see Package.swift for this layer's role.
