@@ -290,3 +290,12 @@ extension StringProtocol {
         return out
     }
 }
+
+extension Tokenizer {
+    /// The chat template to use with this tokenizer: the built-in named `name` if given, else the one
+    /// recognized in the checkpoint's own Jinja template; BOS / EOS texts are this tokenizer's.
+    /// Throws (listing the built-ins) when neither applies.
+    public func resolveChatTemplate(name: String? = nil) throws -> ChatTemplate {
+        try ChatTemplate.resolve(jinja: chatTemplateSource, name: name, bosToken: bosToken, eosToken: eosToken)
+    }
+}

@@ -60,12 +60,23 @@ final class ChatTemplateTests: XCTestCase {
 
     func testLlama3EncodingHasOneBOS() throws {
         let tokenizer = try Fixtures.tinyTokenizer("tiny_llama3")
-        let template = try ChatTemplate.resolve(jinja: nil, name: "llama3", bosToken: tokenizer.bosToken)
+        XCTAssertThrowsError(try tokenizer.resolveChatTemplate())  // tiny_llama3 ships no template
+        let template = try tokenizer.resolveChatTemplate(name: "llama3")
+        XCTAssertEqual(template.bosToken, "<|begin_of_text|>")
         XCTAssertTrue(template.rendersBOS)
         let ids = template.encode([.user("Hi")], tokenizer: tokenizer, addGenerationPrompt: true)
         XCTAssertEqual(ids.filter { $0 == tokenizer.bosTokenId }.count, 1)
         XCTAssertEqual(ids.first, tokenizer.bosTokenId)
         XCTAssertEqual(tokenizer.decode(ids), template.render(messages: [.user("Hi")], addGenerationPrompt: true))
+    }
+
+    func testTokenizerTemplateFromConfig() throws {
+        let tokenizer = try Fixtures.tinyTokenizer("tiny_smollm")
+        let template = try tokenizer.resolveChatTemplate()
+        XCTAssertEqual(template, .chatML)
+        let ids = template.encode([.user("Hi")], tokenizer: tokenizer, addGenerationPrompt: true)
+        XCTAssertEqual(ids.first, tokenizer.id(for: "<|im_start|>"))
+        XCTAssertEqual(ids.filter { $0 == tokenizer.id(for: "<|im_end|>") }.count, 1)
     }
 
     func testJinjaTrimIsPythonStrip() {

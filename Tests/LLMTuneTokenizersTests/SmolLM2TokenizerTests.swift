@@ -85,20 +85,41 @@ final class SmolLM2TokenizerTests: XCTestCase {
         }
     }
 
-    /// Not a timing assertion: prints encode throughput of ~1 MB of mixed text (run with -c release).
+    /// Not a timing assertion: prints encode throughput on ~1 MB of text (with -c release -Xswiftc -enable-testing). Two inputs:
+    /// sentences with numbers (mostly cache hits) and text decoded from random tokens (mostly new words).
     func testEncodeThroughput() throws {
         let (tokenizer, _) = try loadTokenizer()
         let golden = try Fixtures.decode(SmolLM2Golden.self, "golden_smollm2.json")
-        var text = ""
+        #if DEBUG
+        let size = 100_000  // debug builds are ~10x slower
+        #else
+        let size = 1_000_000
+        #endif
+        var sentences = ""
         var k = 0
-        while text.utf8.count < 1_000_000 {
-            text += golden.cases[k % golden.cases.count].text + " The quick brown fox \(k) jumps over the lazy dog. "
+        while sentences.utf8.count < size {
+            sentences += golden.cases[k % golden.cases.count].text + " The quick brown fox \(k) jumps over the lazy dog. "
             k += 1
         }
+        var generator = SplitMix64(seed: 5)
+        var randomIds: [Int] = []
+        var randomText = ""
+        while randomText.utf8.count < size {
+            let chunk = (0..<4096).map { _ in 17 + Int(generator.next() % UInt64(tokenizer.vocabularySize - 17)) }
+            randomIds += chunk
+            randomText += tokenizer.decode(chunk)
+        }
+        for (name, text) in [("sentences", sentences), ("random-token text", randomText)] {
+            let start = Date()
+            let ids = tokenizer.encode(text)
+            let seconds = Date().timeIntervalSince(start)
+            print("SmolLM2 encode \(name): \(text.utf8.count) bytes -> \(ids.count) tokens in "
+                  + String(format: "%.3f s", seconds))
+            XCTAssertEqual(tokenizer.decode(ids), text)
+        }
         let start = Date()
-        let ids = tokenizer.encode(text)
-        let seconds = Date().timeIntervalSince(start)
-        print("SmolLM2 encode: \(text.utf8.count) bytes -> \(ids.count) tokens in \(String(format: "%.3f", seconds)) s")
-        XCTAssertEqual(tokenizer.decode(ids), text)
+        let decoded = tokenizer.decode(randomIds)
+        print("SmolLM2 decode: \(randomIds.count) tokens in " + String(format: "%.3f s", Date().timeIntervalSince(start)))
+        XCTAssertEqual(decoded, randomText)
     }
 }
