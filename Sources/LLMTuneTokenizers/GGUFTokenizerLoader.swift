@@ -18,7 +18,7 @@ extension BPETokenizer {
         "llama3", "llama-v3", "llama-bpe", "falcon3", "dbrx", "smaug-bpe",
         "qwen2", "stablelm2", "megrez", "hunyuan",
         "smollm", "starcoder", "refact", "command-r", "codeshell", "exaone", "minerva-7b",
-        "falcon",
+        "falcon", "deepseek-llm",
     ]
 
     /// Builds a tokenizer from GGUF metadata (`general.*` keys are ignored; `tokenizer.ggml.*` are read).
@@ -157,6 +157,13 @@ extension BPETokenizer {
         case "falcon":
             return (chain([ClassRunScanner(kind: .punctuation(extra: "$+<=>^~|`"), minLength: 1, maxLength: .max), gpt2,
                            ClassRunScanner(kind: .asciiDigits, minLength: 3, maxLength: 3)]), false, false)
+        case "deepseek-llm":
+            return (chain([CodePointSetScanner(ranges: DeepSeekSets.newlines, maxLength: 1),
+                           CodePointSetScanner(ranges: DeepSeekSets.letters, optionalLeadingWhitespace: true),
+                           CodePointSetScanner(ranges: DeepSeekSets.punctuation, optionalLeadingWhitespace: true),
+                           TrailingWhitespaceScanner(),
+                           CodePointSetScanner(ranges: DeepSeekSets.cjk),
+                           ClassRunScanner(kind: .numbers, minLength: 1, maxLength: .max)]), false, false)
         default:
             throw TokenizerError.unsupportedComponent(
                 kind: "tokenizer.ggml.pre", type: name, source: source,

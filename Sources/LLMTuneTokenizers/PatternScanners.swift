@@ -285,3 +285,97 @@ struct LiteralScanner: PatternScanner {
         }
     }
 }
+
+/// `\s?[set]+` (or `[set]{1,maxLength}` without the optional leading whitespace) for explicit code point
+/// ranges, as in llama.cpp's DeepSeek chains.
+struct CodePointSetScanner: PatternScanner {
+    let ranges: [ClosedRange<UInt32>]
+    let optionalLeadingWhitespace: Bool
+    let maxLength: Int
+
+    init(ranges: [ClosedRange<UInt32>], optionalLeadingWhitespace: Bool = false, maxLength: Int = .max) {
+        self.ranges = ranges
+        self.optionalLeadingWhitespace = optionalLeadingWhitespace
+        self.maxLength = maxLength
+    }
+
+    @inline(__always)
+    private func contains(_ value: UInt32) -> Bool {
+        for range in ranges where range.contains(value) { return true }
+        return false
+    }
+
+    func appendMatches(_ p: UnsafePointer<UInt8>, _ range: Range<Int>, to matches: inout [Range<Int>]) {
+        let end = range.upperBound
+        var i = range.lowerBound
+        while i < end {
+            let (value, length) = decodeScalar(p, i, end)
+            var runStart = -1
+            if contains(value) {
+                runStart = i
+            } else if optionalLeadingWhitespace && scalarClass(value) == .whitespace && i + length < end {
+                let (next, _) = decodeScalar(p, i + length, end)
+                if contains(next) { runStart = i + length }
+            }
+            guard runStart >= 0 else {
+                i += length
+                continue
+            }
+            var j = runStart
+            var count = 0
+            while j < end && count < maxLength {
+                let (next, nextLength) = decodeScalar(p, j, end)
+                if !contains(next) { break }
+                j += nextLength
+                count += 1
+            }
+            matches.append(i..<j)
+            i = j
+        }
+    }
+}
+
+/// `\s+$`: the whitespace that ends the piece.
+struct TrailingWhitespaceScanner: PatternScanner {
+    func appendMatches(_ p: UnsafePointer<UInt8>, _ range: Range<Int>, to matches: inout [Range<Int>]) {
+        let end = range.upperBound
+        var i = range.lowerBound
+        var runStart = -1
+        while i < end {
+            let (value, length) = decodeScalar(p, i, end)
+            if scalarClass(value) == .whitespace {
+                if runStart < 0 { runStart = i }
+            } else {
+                runStart = -1
+            }
+            i += length
+        }
+        if runStart >= 0 { matches.append(runStart..<end) }
+    }
+}
+
+/// llama.cpp's DeepSeek-LLM character sets (llama-vocab.cpp, LLAMA_VOCAB_PRE_TYPE_DEEPSEEK_LLM).
+enum DeepSeekSets {
+    static let letters: [ClosedRange<UInt32>] = [
+        0x41...0x5A, 0x61...0x7A, 0xB5...0xB5, 0xC0...0xD6, 0xD8...0xF6, 0xF8...0x1BA, 0x1BC...0x1BF,
+        0x1C4...0x293, 0x295...0x2AF, 0x370...0x373, 0x376...0x377, 0x37B...0x37D, 0x37F...0x37F,
+        0x386...0x386, 0x388...0x38A, 0x38C...0x38C, 0x38E...0x3A1, 0x3A3...0x3F5, 0x3F7...0x481,
+        0x48A...0x52F, 0x531...0x556, 0x10A0...0x10C5, 0x13A0...0x13F5, 0x13F8...0x13FD, 0x1C90...0x1CBA,
+        0x1CBD...0x1CBF, 0x1D00...0x1D2B, 0x1D6B...0x1D77, 0x1D79...0x1D9A, 0x1E00...0x1F15, 0x1F18...0x1F1D,
+        0x1F20...0x1F45, 0x1F48...0x1F4D, 0x1F50...0x1F57, 0x1F59...0x1F59, 0x1F5B...0x1F5B, 0x1F5D...0x1F5D,
+        0x1F5F...0x1F7D, 0x1F80...0x1FB4, 0x1FB6...0x1FBC, 0x1FBE...0x1FBE, 0x1FC2...0x1FC4, 0x1FC6...0x1FCC,
+        0x1FD0...0x1FD3, 0x1FD6...0x1FDB, 0x1FE0...0x1FEC, 0x1FF2...0x1FF4, 0x1FF6...0x1FFC, 0x2102...0x2102,
+        0x2107...0x2107, 0x210A...0x2113, 0x2115...0x2115, 0x2119...0x211D, 0x2124...0x2124, 0x2126...0x2126,
+        0x2128...0x2128, 0x212A...0x212D, 0x212F...0x2134, 0x2139...0x2139, 0x213C...0x213F, 0x2145...0x2149,
+        0x214E...0x214E, 0x2183...0x2184, 0x2C00...0x2C7B, 0x2C7E...0x2CE4, 0x2CEB...0x2CEE, 0x2CF2...0x2CF3,
+        0xA640...0xA66D, 0xA680...0xA69B, 0xA722...0xA76F, 0xA771...0xA787, 0xA78B...0xA78E, 0xAB70...0xABBF,
+        0xFB00...0xFB06, 0xFB13...0xFB17, 0xFF21...0xFF3A, 0xFF41...0xFF5A, 0x10400...0x1044F,
+        0x104B0...0x104D3, 0x104D8...0x104FB, 0x10C80...0x10CB2, 0x10CC0...0x10CF2, 0x118A0...0x118DF,
+        0x1E900...0x1E943,
+    ]
+    static let punctuation: [ClosedRange<UInt32>] = [
+        0x21...0x2F, 0x3A...0x7E, 0xFF01...0xFF0F, 0xFF1A...0xFF5E, 0x2018...0x201F, 0x3000...0x3002,
+    ]
+    static let cjk: [ClosedRange<UInt32>] = [0x4E00...0x9FA5, 0x800...0x4E00, 0xAC00...0xD7FF]
+    static let newlines: [ClosedRange<UInt32>] = [0x0A...0x0A, 0x0D...0x0D]
+}

@@ -1,5 +1,6 @@
 // Decoding: lossy UTF-8 against HF (Fixtures/lossy_decodes.json) and the streaming decoder.
 
+import Foundation
 import XCTest
 @testable import LLMTuneTokenizers
 
@@ -90,5 +91,21 @@ final class DecodingTests: XCTestCase {
         XCTAssertEqual(decoder.append(try byteId(0x41)), "\u{FFFD}A")
         // Special tokens are skipped by default.
         XCTAssertEqual(decoder.append(try XCTUnwrap(tokenizer.id(for: "<|im_end|>"))), "")
+    }
+}
+
+final class ConcurrencyTests: XCTestCase {
+    /// One tokenizer used from several threads (shared merge cache) gives the single-thread results.
+    func testConcurrentEncode() throws {
+        let tokenizer = try Fixtures.tinyTokenizerWithoutConfig("tiny_qwen2")
+        let goldens = try XCTUnwrap(try Fixtures.decode([String: [GoldenCase]].self, "golden_tiny.json")["tiny_qwen2"])
+        let results = UnsafeMutableBufferPointer<Bool>.allocate(capacity: goldens.count * 8)
+        defer { results.deallocate() }
+        results.initialize(repeating: false)
+        DispatchQueue.concurrentPerform(iterations: goldens.count * 8) { index in
+            let golden = goldens[index % goldens.count]
+            results[index] = tokenizer.encode(golden.text) == golden.ids
+        }
+        XCTAssertTrue(results.allSatisfy { $0 })
     }
 }

@@ -17,13 +17,17 @@ final class PreTokenizerTests: XCTestCase {
         case "literal_comma_merged_next": return SplitPreTokenizer(literal: ",", behavior: .mergedWithNext)
         case "literal_comma_contiguous": return SplitPreTokenizer(literal: ",", behavior: .contiguous)
         case "literal_comma_removed": return SplitPreTokenizer(literal: ",", behavior: .removed)
+        case "llamacpp_default": return try BPETokenizer.ggufPreTokenizer("default", source: "test").preTokenizer
+        case "llamacpp_falcon": return try BPETokenizer.ggufPreTokenizer("falcon", source: "test").preTokenizer
+        case "llamacpp_deepseek-llm":
+            return try BPETokenizer.ggufPreTokenizer("deepseek-llm", source: "test").preTokenizer
         default: throw XCTSkip("no pre-tokenizer for \(name)")
         }
     }
 
     func testSplitsMatchHFTokenizers() throws {
         let golden = try Fixtures.decode(PreTokenizeGolden.self, "pretokenize.json")
-        XCTAssertEqual(golden.pieces.count, 10)
+        XCTAssertEqual(golden.pieces.count, 13)
         for (name, expected) in golden.pieces.sorted(by: { $0.key < $1.key }) {
             let pre = try preTokenizer(name)
             for (text, pieces) in zip(golden.texts, expected) {

@@ -332,6 +332,32 @@ def chat_template_goldens():
                                        "renders": out})
 
 
+# llama.cpp's regex chains for some `tokenizer.ggml.pre` values (llama-vocab.cpp), as HF Split sequences.
+# Written with escapes: several of these code points (U+1F7D, U+1FBE, U+1FD3, U+1FDB, U+2126, U+212A) are
+# canonical singletons that text tools silently normalize to other code points.
+DEEPSEEK_LETTERS = ("A-Za-z\u00b5\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u01ba\u01bc-\u01bf\u01c4-\u0293\u0295-\u02af"
+                    "\u0370-\u0373\u0376\u0377\u037b-\u037d\u037f\u0386\u0388-\u038a\u038c\u038e-\u03a1"
+                    "\u03a3-\u03f5\u03f7-\u0481\u048a-\u052f\u0531-\u0556\u10a0-\u10c5\u13a0-\u13f5"
+                    "\u13f8-\u13fd\u1c90-\u1cba\u1cbd-\u1cbf\u1d00-\u1d2b\u1d6b-\u1d77\u1d79-\u1d9a"
+                    "\u1e00-\u1f15\u1f18-\u1f1d\u1f20-\u1f45\u1f48-\u1f4d\u1f50-\u1f57\u1f59\u1f5b\u1f5d"
+                    "\u1f5f-\u1f7d\u1f80-\u1fb4\u1fb6-\u1fbc\u1fbe\u1fc2-\u1fc4\u1fc6-\u1fcc\u1fd0-\u1fd3"
+                    "\u1fd6-\u1fdb\u1fe0-\u1fec\u1ff2-\u1ff4\u1ff6-\u1ffc\u2102\u2107\u210a-\u2113\u2115"
+                    "\u2119-\u211d\u2124\u2126\u2128\u212a-\u212d\u212f-\u2134\u2139\u213c-\u213f"
+                    "\u2145-\u2149\u214e\u2183\u2184\u2c00-\u2c7b\u2c7e-\u2ce4\u2ceb-\u2cee\u2cf2\u2cf3"
+                    "\ua640-\ua66d\ua680-\ua69b\ua722-\ua76f\ua771-\ua787\ua78b-\ua78e\uab70-\uabbf"
+                    "\ufb00-\ufb06\ufb13-\ufb17\uff21-\uff3a\uff41-\uff5a\U00010400-\U0001044f"
+                    "\U000104b0-\U000104d3\U000104d8-\U000104fb\U00010c80-\U00010cb2\U00010cc0-\U00010cf2"
+                    "\U000118a0-\U000118df\U0001e900-\U0001e943")
+DEEPSEEK_PUNCTUATION = "!-/:-~\uff01-\uff0f\uff1a-\uff5e\u2018-\u201f\u3000-\u3002"
+DEEPSEEK_CJK = "\u4e00-\u9fa5\u0800-\u4e00\uac00-\ud7ff"
+LLAMACPP_CHAINS = {
+    "default": [r"[\p{P}\$\+<=>\^~\|]+", GPT2_PATTERN, r"\p{N}+", "[0-9][0-9][0-9]"],
+    "falcon": [r"[\p{P}\$\+<=>\^~\|`]+", GPT2_PATTERN, "[0-9][0-9][0-9]"],
+    "deepseek-llm": ["[\r\n]", "\\s?[" + DEEPSEEK_LETTERS + "]+", "\\s?[" + DEEPSEEK_PUNCTUATION + "]+", "\\s+$",
+                     "[" + DEEPSEEK_CJK + "]+", "\\p{N}+"],
+}
+
+
 def pretokenize_goldens():
     splitters = {
         "gpt2": pre_tokenizers.Split(Regex(GPT2_PATTERN), behavior="isolated"),
@@ -345,7 +371,10 @@ def pretokenize_goldens():
         "literal_comma_contiguous": pre_tokenizers.Split(",", behavior="contiguous"),
         "literal_comma_removed": pre_tokenizers.Split(",", behavior="removed"),
     }
-    texts = TEXTS + ["a,,b,c,,,d,", ",x", "It's 'Ll 'S"]
+    for name, chain in LLAMACPP_CHAINS.items():
+        splitters["llamacpp_" + name] = pre_tokenizers.Sequence(
+            [pre_tokenizers.Split(Regex(pattern), behavior="isolated") for pattern in chain])
+    texts = TEXTS + ["a,,b,c,,,d,", ",x", "It's 'Ll 'S", "Ωmega ΑΒΓ δ  \u3000「東京」 x  \t", "$+<=>^~|`!? 1234567"]
     out = {name: [[piece for piece, _ in splitter.pre_tokenize_str(text)] for text in texts]
            for name, splitter in splitters.items()}
     write_json("pretokenize.json", {"texts": texts, "pieces": out})
