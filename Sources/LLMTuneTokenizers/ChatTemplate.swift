@@ -73,7 +73,9 @@ public struct ChatTemplate: Sendable, Equatable {
 
     // MARK: Rendering
 
-    /// The prompt text of a conversation, ending with the assistant header when `addGenerationPrompt`.
+    /// The prompt text of a conversation, ending with the assistant header when `addGenerationPrompt`
+    /// (Mistral has none: a conversation ending in a user turn already ends with `[/INST]`). Unlike the
+    /// Jinja originals, rendering never fails: Gemma and Mistral do not check that roles alternate.
     public func render(messages: [ChatMessage], addGenerationPrompt: Bool) -> String {
         switch kind {
         case .chatML: return renderChatML(messages, addGenerationPrompt)

@@ -3,7 +3,8 @@
 // HF tokenizers), including the backtracking of `\s+(?!\S)`: a run of whitespace followed by a
 // non-space gives back its last code point, which then starts the next piece (" world").
 // References: openai/gpt-2 encoder.py (GPT-2 pattern), meta-llama/llama3 tokenizer.py (Llama-3 pattern),
-// Qwen2 tokenizer.json, llama.cpp llama-vocab.cpp (`tokenizer.ggml.pre` -> regex list).
+// Qwen2 tokenizer.json, llama.cpp llama-vocab.cpp (`tokenizer.ggml.pre` -> regex list, incl. the
+// DeepSeek-LLM code point sets, transcribed as numeric ranges).
 
 /// A matcher for one regex: appends its matches in `p[range]`, ascending and non-overlapping.
 protocol PatternScanner: Sendable {

@@ -6,9 +6,13 @@
 import Foundation
 
 extension BPETokenizer {
-    /// Loads `tokenizer.json` and, when present, `tokenizer_config.json` from a checkpoint folder.
+    /// Loads `tokenizer.json` and, when present, `tokenizer_config.json` from a checkpoint folder
+    /// (or from the folder of a given tokenizer.json file).
     public static func load(directory: URL) throws -> BPETokenizer {
-        let tokenizerURL = directory.appendingPathComponent("tokenizer.json")
+        var isDirectory: ObjCBool = false
+        let exists = FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory)
+        let tokenizerURL = exists && !isDirectory.boolValue ? directory : directory.appendingPathComponent("tokenizer.json")
+        let directory = tokenizerURL.deletingLastPathComponent()
         let configURL = directory.appendingPathComponent("tokenizer_config.json")
         let tokenizerBytes = try readFile(tokenizerURL)
         let configBytes = FileManager.default.fileExists(atPath: configURL.path) ? try readFile(configURL) : nil

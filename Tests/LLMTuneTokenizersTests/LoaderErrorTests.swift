@@ -51,6 +51,12 @@ final class LoaderErrorTests: XCTestCase {
         }
     }
 
+    func testLoadFromTokenizerFile() throws {
+        let file = try Fixtures.url("tiny_smollm").appendingPathComponent("tokenizer.json")
+        let tokenizer = try BPETokenizer.load(directory: file)
+        XCTAssertEqual(tokenizer.bosTokenId, tokenizer.id(for: "<|im_start|>"))  // the sibling config was read
+    }
+
     func testGGUFErrors() {
         XCTAssertThrowsError(try BPETokenizer.load(ggufMetadata: [:], source: "m.gguf")) { error in
             XCTAssertEqual(error as? TokenizerError, .missingKey(key: "tokenizer.ggml.model", source: "m.gguf"))
