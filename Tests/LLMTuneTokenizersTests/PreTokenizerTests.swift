@@ -94,6 +94,18 @@ final class PreTokenizerTests: XCTestCase {
         }
     }
 
+    /// `ignore_merges`: a word that is a vocabulary entry is kept whole even when merges cannot reach it.
+    /// Expected ids are HF tokenizers' for the same vocabulary (byte alphabet in code point order, "ab",
+    /// "abc") and the single merge "a b".
+    func testIgnoreMerges() throws {
+        let alphabet = ByteLevelAlphabet.scalarOfByte.sorted().compactMap { Unicode.Scalar($0).map { String($0) } }
+        for (ignore, expected) in [(true, [257, 220, 256, 66]), (false, [256, 66, 220, 256, 66])] {
+            let tokenizer = try BPETokenizer(configuration: .init(
+                tokens: alphabet + ["ab", "abc"], merges: [("a", "b")], ignoreMerges: ignore))
+            XCTAssertEqual(tokenizer.encode("abc abc"), expected, "ignore_merges \(ignore)")
+        }
+    }
+
     /// A 90-letter word (heap path) encodes as HF does: covered by the "aaaa..." golden; this checks the
     /// long-whitespace run as well through the public API.
     func testLongRunsRoundTrip() throws {
