@@ -1,0 +1,256 @@
+// The byte-level BPE tokenizer (GPT-2, Llama-3, Qwen2, SmolLM2): the HF tokenizers pipeline
+// added tokens -> normalizer -> pre-tokenizer -> BPE -> post-processor, and decoding through the
+// byte-level alphabet. Loaders: TokenizerJSONLoader.swift (tokenizer.json), GGUFTokenizerLoader.swift.
+
+/// A byte-level BPE tokenizer.
+public final class BPETokenizer: Tokenizer, @unchecked Sendable {
+    /// Everything a loader provides.
+    public struct Configuration {
+        /// Vocabulary string of every id (byte-level form; added tokens by their content). Empty for holes.
+        public var tokens: [String]
+        /// Merge rules in rank order.
+        public var merges: [(String, String)]
+        /// Tokens matched verbatim in the text.
+        public var addedTokens: [AddedToken]
+        public var normalizer: Normalizer?
+        /// Must contain a ByteLevel step (byte-level BPE).
+        public var preTokenizer: PreTokenizer
+        /// Applied when `addSpecialTokens` is true.
+        public var postProcessor: PostProcessor?
+        /// nil joins token strings with spaces (HF's behavior without a decoder).
+        public var decoder: TokenDecoder?
+        /// A word that is itself a token is not merged (Llama-3's `ignore_merges`).
+        public var ignoreMerges: Bool
+        public var bosTokenId: Int?
+        public var eosTokenIds: [Int]
+        public var padTokenId: Int?
+        public var unknownTokenId: Int?
+        public var chatTemplate: String?
+        /// Ids whose decoded bytes are their vocabulary string's UTF-8 rather than byte-level text
+        /// (llama.cpp's control and user-defined tokens).
+        public var rawTextTokenIds: Set<Int>
+        /// Names the origin in errors.
+        public var source: String
+
+        public init(tokens: [String], merges: [(String, String)], addedTokens: [AddedToken] = [],
+                    normalizer: Normalizer? = nil, preTokenizer: PreTokenizer = ByteLevelPreTokenizer(),
+                    postProcessor: PostProcessor? = nil, decoder: TokenDecoder? = ByteLevelDecoder(),
+                    ignoreMerges: Bool = false, bosTokenId: Int? = nil, eosTokenIds: [Int] = [],
+                    padTokenId: Int? = nil, unknownTokenId: Int? = nil, chatTemplate: String? = nil,
+                    rawTextTokenIds: Set<Int> = [], source: String = "tokenizer") {
+            self.tokens = tokens
+            self.merges = merges
+            self.addedTokens = addedTokens
+            self.normalizer = normalizer
+            self.preTokenizer = preTokenizer
+            self.postProcessor = postProcessor
+            self.decoder = decoder
+            self.ignoreMerges = ignoreMerges
+            self.bosTokenId = bosTokenId
+            self.eosTokenIds = eosTokenIds
+            self.padTokenId = padTokenId
+            self.unknownTokenId = unknownTokenId
+            self.chatTemplate = chatTemplate
+            self.rawTextTokenIds = rawTextTokenIds
+            self.source = source
+        }
+    }
+
+    let model: BytePairModel
+    public let normalizer: Normalizer?
+    public let preTokenizer: PreTokenizer
+    public let postProcessor: PostProcessor?
+    public let decoder: TokenDecoder?
+    /// The added tokens, in load order.
+    public let addedTokens: [AddedToken]
+    private let rawMatcher: AddedTokenMatcher
+    private let normalizedMatcher: AddedTokenMatcher
+    private let tokenStrings: [String]
+    private let idOfToken: [String: Int]
+    private let specialFlags: [Bool]
+    private let pieceByteTable: [[UInt8]]
+    private let decodesAsBytes: Bool
+
+    public let vocabularySize: Int
+    public let bosTokenId: Int?
+    public let eosTokenIds: [Int]
+    public let padTokenId: Int?
+    public let unknownTokenId: Int?
+    public let chatTemplateSource: String?
+    /// Number of merge rules ignored because a part or the result is missing from the vocabulary.
+    public var skippedMergeCount: Int { model.skippedMerges }
+
+    public init(configuration c: Configuration) throws {
+        guard c.preTokenizer.isByteLevel else {
+            throw TokenizerError.unsupportedComponent(
+                kind: "pre-tokenizer", type: "without ByteLevel", source: c.source,
+                hint: "Only byte-level BPE tokenizers (GPT-2, Llama-3, Qwen2, SmolLM) are supported here.")
+        }
+        guard !c.tokens.isEmpty else {
+            throw TokenizerError.invalidValue(key: "vocab", source: c.source, message: "the vocabulary is empty")
+        }
+        vocabularySize = c.tokens.count
+        // HF shows a normalized added token by its normalized content (id -> "hello" for "Hello").
+        var displayed = c.tokens
+        if let normalizer = c.normalizer {
+            for added in c.addedTokens where added.normalized && added.id >= 0 && added.id < displayed.count {
+                displayed[added.id] = normalizer.normalize(added.content)
+            }
+        }
+        tokenStrings = displayed
+        var idOfToken: [String: Int] = [:]
+        idOfToken.reserveCapacity(c.tokens.count)
+        for (id, token) in c.tokens.enumerated() where !token.isEmpty && idOfToken[token] == nil {
+            idOfToken[token] = id
+        }
+        for added in c.addedTokens { idOfToken[added.content] = added.id }
+        self.idOfToken = idOfToken
+
+        for added in c.addedTokens where added.id < 0 || added.id >= c.tokens.count {
+            throw TokenizerError.invalidValue(key: "added_tokens", source: c.source,
+                                              message: "token \(added.content.debugDescription) has id \(added.id) "
+                                                + "outside the vocabulary (size \(c.tokens.count))")
+        }
+        var special = [Bool](repeating: false, count: c.tokens.count)
+        for added in c.addedTokens where added.special { special[added.id] = true }
+        specialFlags = special
+
+        var pieces: [[UInt8]] = []
+        pieces.reserveCapacity(c.tokens.count)
+        for (id, token) in displayed.enumerated() {
+            pieces.append(c.rawTextTokenIds.contains(id) ? Array(token.utf8) : ByteLevelAlphabet.decodeOrRaw(token))
+        }
+        pieceByteTable = pieces
+
+        model = BytePairModel(tokenBytes: pieces, idOfToken: idOfToken, merges: c.merges, ignoreMerges: c.ignoreMerges,
+                              unknownId: c.unknownTokenId)
+
+        normalizer = c.normalizer
+        preTokenizer = c.preTokenizer
+        postProcessor = c.postProcessor
+        decoder = c.decoder
+        addedTokens = c.addedTokens
+        let raw = c.addedTokens.filter { !$0.normalized }
+        rawMatcher = AddedTokenMatcher(tokens: raw, patterns: raw.map(\.content))
+        let normalizedTokens = c.addedTokens.filter(\.normalized)
+        normalizedMatcher = AddedTokenMatcher(
+            tokens: normalizedTokens,
+            patterns: normalizedTokens.map { c.normalizer?.normalize($0.content) ?? $0.content })
+        decodesAsBytes = c.decoder?.isPureByteLevel ?? false
+
+        bosTokenId = c.bosTokenId
+        eosTokenIds = c.eosTokenIds
+        padTokenId = c.padTokenId
+        unknownTokenId = c.unknownTokenId
+        chatTemplateSource = c.chatTemplate
+    }
+
+    // MARK: Encoding
+
+    public func encode(_ text: String, addSpecialTokens: Bool) -> [Int] {
+        encode(text, addSpecialTokens: addSpecialTokens, parseSpecialTokens: true)
+    }
+
+    /// Encodes `text`. With `parseSpecialTokens` false, special tokens written in the text are encoded as
+    /// plain text (llama.cpp's `parse_special = false`, HF's `split_special_tokens`); non-special added
+    /// tokens are still matched.
+    public func encode(_ text: String, addSpecialTokens: Bool, parseSpecialTokens: Bool) -> [Int] {
+        var ids: [Int] = []
+        ids.reserveCapacity(text.utf8.count / 3 + 4)
+        let bytes = Array(text.utf8)
+        let segments = bytes.withUnsafeBufferPointer { rawMatcher.split($0, parseSpecial: parseSpecialTokens) }
+        for segment in segments {
+            switch segment {
+            case .token(let id):
+                ids.append(id)
+            case .text(let range):
+                if let normalizer {
+                    let normalized = normalizer.normalize(String(decoding: bytes[range], as: UTF8.self))
+                    encodeNormalized(Array(normalized.utf8), parseSpecial: parseSpecialTokens, into: &ids)
+                } else {
+                    encodeNormalized(Array(bytes[range]), parseSpecial: parseSpecialTokens, into: &ids)
+                }
+            }
+        }
+        if addSpecialTokens, let postProcessor { ids = postProcessor.process(ids) }
+        return ids
+    }
+
+    private func encodeNormalized(_ bytes: [UInt8], parseSpecial: Bool, into ids: inout [Int]) {
+        if normalizedMatcher.isEmpty {
+            encodePreTokenized(bytes, into: &ids)
+            return
+        }
+        let segments = bytes.withUnsafeBufferPointer { normalizedMatcher.split($0, parseSpecial: parseSpecial) }
+        for segment in segments {
+            switch segment {
+            case .token(let id): ids.append(id)
+            case .text(let range): encodePreTokenized(Array(bytes[range]), into: &ids)
+            }
+        }
+    }
+
+    private func encodePreTokenized(_ bytes: [UInt8], into ids: inout [Int]) {
+        guard !bytes.isEmpty else { return }
+        var text = PreTokenizedText(bytes: bytes, pieces: [0..<bytes.count])
+        preTokenizer.preTokenize(&text)
+        text.bytes.withUnsafeBufferPointer { buffer in
+            guard let base = buffer.baseAddress else { return }
+            for piece in text.pieces { model.encodeWord(base, piece, into: &ids) }
+        }
+    }
+
+    /// The pre-tokenized pieces of `text` (after added-token splitting and normalization), for inspection.
+    public func preTokenize(_ text: String) -> [String] {
+        var out: [String] = []
+        let bytes = Array(text.utf8)
+        let segments = bytes.withUnsafeBufferPointer { rawMatcher.split($0, parseSpecial: true) }
+        for case .text(let range) in segments {
+            var normalized = String(decoding: bytes[range], as: UTF8.self)
+            if let normalizer { normalized = normalizer.normalize(normalized) }
+            out.append(contentsOf: preTokenizer.preTokenize(normalized))
+        }
+        return out
+    }
+
+    // MARK: Decoding
+
+    public func decode(_ ids: [Int], skipSpecialTokens: Bool) -> String {
+        if decodesAsBytes {
+            var bytes: [UInt8] = []
+            bytes.reserveCapacity(ids.count * 4)
+            for id in ids where id >= 0 && id < vocabularySize {
+                if skipSpecialTokens && specialFlags[id] { continue }
+                bytes.append(contentsOf: pieceByteTable[id])
+            }
+            return String(decoding: bytes, as: UTF8.self)
+        }
+        var tokens: [String] = []
+        for id in ids where id >= 0 && id < vocabularySize {
+            if skipSpecialTokens && specialFlags[id] { continue }
+            tokens.append(tokenStrings[id])
+        }
+        guard let decoder else { return tokens.joined(separator: " ") }
+        return decoder.decodeChain(tokens).joined()
+    }
+
+    public func token(for id: Int) -> String? {
+        guard id >= 0 && id < vocabularySize, !tokenStrings[id].isEmpty else { return nil }
+        return tokenStrings[id]
+    }
+
+    public func id(for token: String) -> Int? { idOfToken[token] }
+
+    public func isSpecialToken(_ id: Int) -> Bool { id >= 0 && id < vocabularySize && specialFlags[id] }
+
+    public func pieceBytes(for id: Int) -> [UInt8] {
+        guard id >= 0 && id < vocabularySize else { return [] }
+        return pieceByteTable[id]
+    }
+
+    /// Whether `encode(_, addSpecialTokens: true)` starts with the BOS token.
+    public var addsBOSToken: Bool {
+        guard let bosTokenId, let postProcessor else { return false }
+        return postProcessor.process([]).first == bosTokenId
+    }
+}

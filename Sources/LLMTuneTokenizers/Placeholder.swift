@@ -1,1 +1,0 @@
-// LLMTuneTokenizers: see Package.swift for this layer's role.

@@ -1,0 +1,178 @@
+// Loading a byte-level BPE tokenizer from HF files: tokenizer.json (the pipeline and vocabulary, as
+// written by HF tokenizers) and the optional tokenizer_config.json (special token names, chat template).
+// Like transformers v5, the post-processor of tokenizer.json decides BOS/EOS insertion: the config's
+// `add_bos_token` / `add_eos_token` are ignored when a tokenizer.json is present.
+
+import Foundation
+
+extension BPETokenizer {
+    /// Loads `tokenizer.json` and, when present, `tokenizer_config.json` from a checkpoint folder
+    /// (or from the folder of a given tokenizer.json file).
+    public static func load(directory: URL) throws -> BPETokenizer {
+        var isDirectory: ObjCBool = false
+        let exists = FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory)
+        let tokenizerURL = exists && !isDirectory.boolValue ? directory : directory.appendingPathComponent("tokenizer.json")
+        let directory = tokenizerURL.deletingLastPathComponent()
+        let configURL = directory.appendingPathComponent("tokenizer_config.json")
+        let tokenizerBytes = try readFile(tokenizerURL)
+        let configBytes = FileManager.default.fileExists(atPath: configURL.path) ? try readFile(configURL) : nil
+        return try load(tokenizerJSON: tokenizerBytes, tokenizerConfig: configBytes, source: tokenizerURL.path)
+    }
+
+    /// Builds a tokenizer from the bytes of tokenizer.json and tokenizer_config.json.
+    public static func load(tokenizerJSON: [UInt8], tokenizerConfig: [UInt8]?, source: String = "tokenizer.json")
+        throws -> BPETokenizer {
+        let root = try JSONValue.parse(tokenizerJSON, source: source)
+        let configSource = source.hasSuffix("tokenizer.json")
+            ? String(source.dropLast("tokenizer.json".count)) + "tokenizer_config.json" : "tokenizer_config.json"
+        let config = try tokenizerConfig.map { try JSONValue.parse($0, source: configSource) }
+        return try BPETokenizer(configuration: configuration(root: root, config: config, source: source))
+    }
+
+    static func readFile(_ url: URL) throws -> [UInt8] {
+        do {
+            return [UInt8](try Data(contentsOf: url))
+        } catch {
+            throw TokenizerError.fileNotReadable(path: url.path, reason: error.localizedDescription)
+        }
+    }
+
+    /// The configuration described by a parsed tokenizer.json (+ config).
+    static func configuration(root: JSONValue, config: JSONValue?, source: String) throws -> Configuration {
+        guard root.object != nil else {
+            throw TokenizerError.invalidValue(key: "(root)", source: source, message: "expected a JSON object")
+        }
+        guard let model = root["model"], model.object != nil else {
+            throw TokenizerError.missingKey(key: "model", source: source)
+        }
+        let modelType = model["type"]?.string ?? "BPE"
+        guard modelType == "BPE" else {
+            throw TokenizerError.unsupportedComponent(
+                kind: "model", type: modelType, source: source,
+                hint: "Only BPE models are supported (WordPiece, Unigram and WordLevel are not).")
+        }
+        for key in ["continuing_subword_prefix", "end_of_word_suffix"] {
+            if let affix = model[key]?.string, !affix.isEmpty {
+                throw TokenizerError.unsupportedComponent(kind: "BPE option", type: "\(key)=\(affix)", source: source,
+                                                          hint: "Byte-level BPE does not use subword affixes.")
+            }
+        }
+        guard let vocab = model["vocab"]?.object else {
+            throw TokenizerError.missingKey(key: "model.vocab", source: source)
+        }
+
+        // Added tokens.
+        var addedTokens: [AddedToken] = []
+        for (index, entry) in (root["added_tokens"]?.array ?? []).enumerated() {
+            guard let id = entry["id"]?.int, let content = entry["content"]?.string else {
+                throw TokenizerError.invalidValue(key: "added_tokens[\(index)]", source: source,
+                                                  message: "needs an integer id and a string content")
+            }
+            addedTokens.append(AddedToken(
+                id: id, content: content, special: entry["special"]?.bool ?? false,
+                singleWord: entry["single_word"]?.bool ?? false, leftStrip: entry["lstrip"]?.bool ?? false,
+                rightStrip: entry["rstrip"]?.bool ?? false, normalized: entry["normalized"]?.bool ?? false))
+        }
+
+        // Vocabulary by id.
+        var maxId = -1
+        for (token, value) in vocab {
+            guard let id = value.int, id >= 0 else {
+                throw TokenizerError.invalidValue(key: "model.vocab[\(token.debugDescription)]", source: source,
+                                                  message: "ids must be non-negative integers")
+            }
+            maxId = max(maxId, id)
+        }
+        for added in addedTokens {
+            guard added.id >= 0 else {
+                throw TokenizerError.invalidValue(key: "added_tokens", source: source, message: "negative id")
+            }
+            maxId = max(maxId, added.id)
+        }
+        guard maxId < 10_000_000 else {
+            throw TokenizerError.invalidValue(key: "model.vocab", source: source, message: "id \(maxId) is implausible")
+        }
+        var tokens = [String](repeating: "", count: maxId + 1)
+        for (token, value) in vocab {
+            if let id = value.int { tokens[id] = token }
+        }
+        for added in addedTokens where tokens[added.id].isEmpty { tokens[added.id] = added.content }
+
+        // Merges: "a b" strings (older files) or [a, b] pairs.
+        var merges: [(String, String)] = []
+        let mergeList = model["merges"]?.array ?? []
+        merges.reserveCapacity(mergeList.count)
+        for (rank, entry) in mergeList.enumerated() {
+            if let pair = entry.array, pair.count == 2, let left = pair[0].string, let right = pair[1].string {
+                merges.append((left, right))
+            } else if let text = entry.string, let pair = splitMerge(text) {
+                merges.append(pair)
+            } else {
+                throw TokenizerError.invalidValue(key: "model.merges[\(rank)]", source: source,
+                                                  message: "expected \"left right\" or [left, right]")
+            }
+        }
+
+        let idOf: (String) -> Int? = { name in
+            addedTokens.first(where: { $0.content == name })?.id ?? vocab[name]?.int
+        }
+        let normalizer = try root["normalizer"].map { try NormalizerFactory.make($0, source: source) } ?? nil
+        guard let preJSON = root["pre_tokenizer"], !preJSON.isNull else {
+            throw TokenizerError.unsupportedComponent(kind: "pre-tokenizer", type: "null", source: source,
+                                                      hint: "Byte-level BPE needs a ByteLevel pre-tokenizer.")
+        }
+        let preTokenizer = try PreTokenizerFactory.make(preJSON, source: source)
+        let postProcessor = try root["post_processor"].map {
+            try PostProcessorFactory.make($0, source: source, idOf: idOf)
+        } ?? nil
+        let decoder = try root["decoder"].map { try DecoderFactory.make($0, source: source) } ?? nil
+
+        // Special token names come from tokenizer_config.json.
+        func configTokenId(_ key: String) -> Int? {
+            guard let value = config?[key] else { return nil }
+            let name = value.string ?? value["content"]?.string
+            return name.flatMap(idOf)
+        }
+        let unknownId = model["unk_token"]?.string.flatMap(idOf) ?? configTokenId("unk_token")
+        var bos = configTokenId("bos_token")
+        if bos == nil, config?["bos_token"] == nil, let postProcessor {
+            // No config: the special token the post-processor puts first, if any.
+            let marked = postProcessor.process([-1])
+            if let first = marked.first, first != -1 { bos = first }
+        }
+        var eos: [Int] = []
+        if let id = configTokenId("eos_token") { eos.append(id) }
+        for added in addedTokens where added.special && endOfTurnNames.contains(added.content) && !eos.contains(added.id) {
+            eos.append(added.id)
+        }
+        var chatTemplate: String?
+        if let template = config?["chat_template"] {
+            if let text = template.string {
+                chatTemplate = text
+            } else if let list = template.array {
+                let named = list.first { $0["name"]?.string == "default" } ?? list.first
+                chatTemplate = named?["template"]?.string
+            }
+        }
+        return Configuration(
+            tokens: tokens, merges: merges, addedTokens: addedTokens, normalizer: normalizer,
+            preTokenizer: preTokenizer, postProcessor: postProcessor, decoder: decoder,
+            ignoreMerges: model["ignore_merges"]?.bool ?? false, bosTokenId: bos, eosTokenIds: eos,
+            padTokenId: configTokenId("pad_token"), unknownTokenId: unknownId, chatTemplate: chatTemplate,
+            source: source)
+    }
+
+    /// "left right" -> (left, right), splitting at the first space after the first character (as llama.cpp).
+    static func splitMerge(_ text: String) -> (String, String)? {
+        let bytes = Array(text.utf8)
+        guard bytes.count >= 3, let space = bytes.dropFirst().firstIndex(of: 0x20) else { return nil }
+        return (String(decoding: bytes[..<space], as: UTF8.self), String(decoding: bytes[(space + 1)...], as: UTF8.self))
+    }
+
+    /// Special tokens that end a turn in common chat formats; they stop generation along with EOS
+    /// (llama.cpp's end-of-generation list).
+    static let endOfTurnNames: Set<String> = [
+        "<|im_end|>", "<|eot_id|>", "<|eom_id|>", "<end_of_turn>", "<|end|>", "<|endoftext|>", "<|end_of_text|>",
+        "<EOT>", "<|EOT|>",
+    ]
+}
