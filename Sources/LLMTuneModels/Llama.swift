@@ -224,11 +224,13 @@ public final class LlamaModel: LanguageModel {
     let blocks: [LlamaBlock]
     let norm: Tensor              // (C)
     var lmHead: LinearLayer       // (V, C); the embedding itself when tied
+    public let rotaryLayout: RotaryLayout
 
     /// Loads from Hugging Face names; `rotaryLayout` is `.interleaved` for llama.cpp GGUF files.
     public init(configuration c: LlamaConfiguration, weights: WeightLoader, rotaryLayout: RotaryLayout) throws {
         try c.validate(file: weights.source.sourceDescription)
         configuration = c
+        self.rotaryLayout = rotaryLayout
         let model = weights.scoped("model")
         let embed = try model.matrix("embed_tokens.weight", rows: c.vocabularySize, columns: c.hiddenSize)
         embedding = .quantized(embed)
@@ -249,6 +251,12 @@ public final class LlamaModel: LanguageModel {
     public var contextLength: Int { configuration.contextLength }
     public var hiddenSize: Int { configuration.hiddenSize }
     public var layerCount: Int { configuration.layerCount }
+
+    public var permutedRotaryRows: PermutedRotaryRows? {
+        guard case .interleaved = rotaryLayout else { return nil }
+        let c = configuration
+        return PermutedRotaryRows(queryHeads: c.headCount, keyValueHeads: c.kvHeadCount, headDim: c.headDim)
+    }
 
     public func makeCache(batch: Int, capacity: Int) -> KVCache {
         KVCache(layers: configuration.layerCount, batch: batch, capacity: capacity,
