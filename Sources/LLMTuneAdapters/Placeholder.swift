@@ -1,0 +1,1 @@
+// LLMTuneAdapters: see Package.swift for this layer's role.

@@ -1,0 +1,1 @@
+// LLMTuneData: see Package.swift for this layer's role.

@@ -1,0 +1,1 @@
+// LLMTuneEvaluation: see Package.swift for this layer's role.

@@ -1,0 +1,1 @@
+// LLMTuneTraining: see Package.swift for this layer's role.
