@@ -147,7 +147,8 @@ public struct BatchIterator: Sendable {
         }
         guard state.epoch >= 0, state.batchIndex >= 0, state.batchIndex <= batchesPerEpoch else {
             throw DatasetError.invalidOption(name: "resume state", value: "epoch \(state.epoch), batch "
-                + "\(state.batchIndex)", hint: "the position is outside the data (\(batchesPerEpoch) batches per epoch)")
+                + "\(state.batchIndex)",
+                hint: "the position is outside the data (\(batchesPerEpoch) batches per epoch)")
         }
     }
 

@@ -43,7 +43,9 @@ public enum DatasetLoader {
         var found: [String: URL] = [:]
         for (split, stems) in splitNames {
             let matches = dataFiles.filter { stems.contains(($0 as NSString).deletingPathExtension.lowercased()) }
-            if matches.count > 1 { throw DatasetError.ambiguousSplit(folder: folder.path, split: split, files: matches) }
+            if matches.count > 1 {
+                throw DatasetError.ambiguousSplit(folder: folder.path, split: split, files: matches)
+            }
             if let match = matches.first { found[split] = folder.appendingPathComponent(match) }
         }
         guard let train = found["train"] else {
@@ -76,6 +78,10 @@ public enum DatasetLoader {
             let parsed = try parse(url, options: options)
             report.files.append("\(split): \(url.lastPathComponent)")
             bad += parsed.badRecords
+            if parsed.records.isEmpty, let first = parsed.badRecords.first {
+                throw DatasetError.emptySplit(split: split, reason: "all \(parsed.badRecords.count) records of "
+                    + "\(url.lastPathComponent) are malformed; the first: \(first)")
+            }
             return parsed.records
         }
         var train: [Record], validation: [Record] = [], test: [Record] = []
@@ -104,8 +110,10 @@ public enum DatasetLoader {
         let testExamples = try encode(test, encoder: encoder, report: &report)
         report.examples = SplitCounts(train: trainExamples.count, validation: validationExamples.count,
                                       test: testExamples.count)
-        if train.contains(where: { if case .chat = $0.content { return true } else { return false } })
-            || options.promptCompletionAsChat || options.alpacaAsChat {
+        let usesChat = (train + validation + test).contains {
+            if case .chat = $0.content { return true } else { return false }
+        }
+        if usesChat || options.promptCompletionAsChat || options.alpacaAsChat {
             report.chatTemplate = (try? encoder.chatTemplate())?.kind.rawValue
         }
         if trainExamples.isEmpty {
@@ -118,8 +126,8 @@ public enum DatasetLoader {
 
     /// Tokenizes records (with truncation / dropping), outside of any file layout; returns the examples and a
     /// report of the token counts.
-    public static func examples(from records: [Record], tokenizer: any Tokenizer,
-                                options: DatasetOptions) throws -> (examples: [TokenizedExample], report: DatasetReport) {
+    public static func examples(from records: [Record], tokenizer: any Tokenizer, options: DatasetOptions) throws
+        -> (examples: [TokenizedExample], report: DatasetReport) {
         try options.validate()
         var report = DatasetReport()
         for record in records { report.formats[record.format.rawValue, default: 0] += 1 }

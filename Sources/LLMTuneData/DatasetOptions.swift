@@ -2,6 +2,8 @@
 // Defaults follow mlx-lm's LoRA trainer and LLaMA-Factory: loss on completions only, 10% validation
 // split of a single file, truncation (keeping the start) of over-long examples.
 
+import Foundation
+
 /// How data files become training examples.
 public struct DatasetOptions: Codable, Sendable, Equatable {
     /// What to do with an example longer than `maxLength` tokens.
@@ -57,6 +59,52 @@ public struct DatasetOptions: Codable, Sendable, Equatable {
         self.promptCompletionAsChat = promptCompletionAsChat
         self.alpacaAsChat = alpacaAsChat
     }
+
+    private enum CodingKeys: String, CodingKey {
+        case trainOnPrompt, maxLength, overLength, validationFraction, testFraction, seed, chatTemplate, columns,
+             skipBadRecords, addEOS, promptCompletionAsChat, alpacaAsChat
+    }
+
+    /// Decodes a full or partial configuration: missing keys keep their defaults.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = DatasetOptions()
+        trainOnPrompt = try c.decodeIfPresent(Bool.self, forKey: .trainOnPrompt) ?? d.trainOnPrompt
+        maxLength = try c.decodeIfPresent(Int.self, forKey: .maxLength) ?? d.maxLength
+        overLength = try c.decodeIfPresent(OverLength.self, forKey: .overLength) ?? d.overLength
+        validationFraction = try c.decodeIfPresent(Double.self, forKey: .validationFraction) ?? d.validationFraction
+        testFraction = try c.decodeIfPresent(Double.self, forKey: .testFraction) ?? d.testFraction
+        seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? d.seed
+        chatTemplate = try c.decodeIfPresent(String.self, forKey: .chatTemplate)
+        columns = try c.decodeIfPresent([String: String].self, forKey: .columns) ?? d.columns
+        skipBadRecords = try c.decodeIfPresent(Bool.self, forKey: .skipBadRecords) ?? d.skipBadRecords
+        addEOS = try c.decodeIfPresent(Bool.self, forKey: .addEOS) ?? d.addEOS
+        promptCompletionAsChat = try c.decodeIfPresent(Bool.self, forKey: .promptCompletionAsChat)
+            ?? d.promptCompletionAsChat
+        alpacaAsChat = try c.decodeIfPresent(Bool.self, forKey: .alpacaAsChat) ?? d.alpacaAsChat
+    }
+
+    /// Parses a column mapping written "instruction=question,output=answer" (canonical=field, comma-separated).
+    public static func parseColumns(_ text: String) throws -> [String: String] {
+        var columns: [String: String] = [:]
+        for pair in text.split(separator: ",") {
+            let parts = pair.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
+                throw DatasetError.invalidOption(name: "columns", value: text,
+                                                 hint: "write canonical=field pairs, e.g. instruction=question,output=answer")
+            }
+            guard canonicalFields.contains(parts[0]) else {
+                throw DatasetError.invalidOption(name: "columns", value: text, hint: "'\(parts[0])' is not a known "
+                    + "field; known: " + canonicalFields.joined(separator: ", "))
+            }
+            columns[parts[0]] = parts[1]
+        }
+        return columns
+    }
+
+    /// The field names `columns` can map.
+    public static let canonicalFields = ["text", "prompt", "completion", "instruction", "input", "output", "messages",
+                                         "conversations", "role", "content", "from", "value"]
 
     /// Throws on values that cannot work (a non-positive length, fractions outside [0, 1)).
     public func validate() throws {

@@ -129,7 +129,9 @@ public struct ExampleEncoder: @unchecked Sendable {
             }
             var end = through.count
             while end > before.count, [0x20, 0x0A, 0x0D, 0x09].contains(full[end - 1]) { end -= 1 }
-            if before.count > cursor { segments.append(Segment(Self.text(full[cursor..<before.count]), isTarget: false)) }
+            if before.count > cursor {
+                segments.append(Segment(Self.text(full[cursor..<before.count]), isTarget: false))
+            }
             segments.append(Segment(Self.text(full[before.count..<end]), isTarget: true))
             cursor = end
         }

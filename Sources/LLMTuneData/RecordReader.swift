@@ -73,7 +73,9 @@ enum RecordReader {
                     let line = body[start..<end]
                     if !line.allSatisfy(isSpace) {
                         let number = lineNumber
-                        try add { try decoder.decode(try parseJSON(Array(line), file: name, line: number), line: number) }
+                        try add {
+                            try decoder.decode(try parseJSON(Array(line), file: name, line: number), line: number)
+                        }
                     }
                     start = end + 1
                 }

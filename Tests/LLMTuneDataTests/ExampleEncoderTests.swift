@@ -108,7 +108,8 @@ final class ExampleEncoderTests: XCTestCase {
         XCTAssertEqual(example.tokens, promptIds + tokenizer.encode("the end", addSpecialTokens: false) + [imEnd])
         XCTAssertEqual(example.lossMask.firstIndex(of: true), promptIds.count)
         XCTAssertEqual(targetText(example), "the end<|im_end|>")
-        XCTAssertFalse(try encoder().encodeReporting(.promptCompletion(prompt: "word", completion: " the end")).piecewise)
+        let aligned = try encoder().encodeReporting(.promptCompletion(prompt: "word", completion: " the end"))
+        XCTAssertFalse(aligned.piecewise)
     }
 
     func testOtherTemplatesMaskByRenderedOffsets() throws {
@@ -125,7 +126,8 @@ final class ExampleEncoderTests: XCTestCase {
 
     func testTruncationKeepsTheStartAndDropCounts() throws {
         let records = [
-            DatasetRecord(content: .promptCompletion(prompt: "short", completion: " answer"), format: .promptCompletion),
+            DatasetRecord(content: .promptCompletion(prompt: "short", completion: " answer"),
+                          format: .promptCompletion),
             DatasetRecord(content: .promptCompletion(prompt: "a much longer prompt with many words in it",
                                                      completion: " and its answer"), format: .promptCompletion),
             DatasetRecord(content: .text("the words and the times and the history of the program"), format: .text),
@@ -140,8 +142,9 @@ final class ExampleEncoderTests: XCTestCase {
         // Record 1 loses its whole completion: no target left, dropped. Record 2 is cut to the limit.
         XCTAssertEqual(truncated.report.truncated, 2)
         XCTAssertEqual(truncated.report.dropped, 1)
-        XCTAssertEqual(truncated.examples, [full[0], TokenizedExample(tokens: Array(full[2].tokens.prefix(maxLength)),
-                                                                      lossMask: Array(full[2].lossMask.prefix(maxLength)))])
+        let cut = TokenizedExample(tokens: Array(full[2].tokens.prefix(maxLength)),
+                                   lossMask: Array(full[2].lossMask.prefix(maxLength)))
+        XCTAssertEqual(truncated.examples, [full[0], cut])
         let dropped = try DatasetLoader.examples(from: records, tokenizer: tokenizer,
                                                  options: DatasetOptions(maxLength: maxLength, overLength: .drop))
         XCTAssertEqual(dropped.examples, [full[0]])

@@ -140,7 +140,8 @@ final class RecordReaderTests: XCTestCase {
         let headerOnly = try DataFixtures.temporaryFile("h.csv", "prompt,completion\n")
         XCTAssertEqual(datasetError { try DatasetLoader.readRecords(headerOnly) }, .noRecords(file: "h.csv"))
         let allBad = try DataFixtures.temporaryFile("b.jsonl", "{\"x\": 1}\n")
-        XCTAssertEqual(try DatasetLoader.parse(allBad, options: DatasetOptions(skipBadRecords: true)).badRecords.count, 1)
+        let skipped = try DatasetLoader.parse(allBad, options: DatasetOptions(skipBadRecords: true))
+        XCTAssertEqual(skipped.badRecords.count, 1)
         let missing = URL(fileURLWithPath: "/nonexistent/data.jsonl")
         XCTAssertEqual(datasetError { try DatasetLoader.readRecords(missing) }, .notFound(path: missing.path))
         let text = try DataFixtures.temporaryFile("d.txt", "hello")
@@ -162,5 +163,35 @@ final class RecordReaderTests: XCTestCase {
         let short = try DataFixtures.temporaryFile("s.csv", "prompt,completion\nonly one field\n")
         XCTAssertEqual(datasetError { try DatasetLoader.readRecords(short) },
                        .csvFieldCount(file: "s.csv", line: 2, expected: 2, found: 1))
+    }
+
+    func testJSONFileWithOneObjectPerLineIsReadAsJSONL() throws {
+        let url = try DataFixtures.temporaryFile("lines.json", "{\"text\": \"a\"}\n\n{\"text\": \"b\"}\n")
+        XCTAssertEqual(try DatasetLoader.readRecords(url).map(\.line), [1, 3])
+    }
+
+    func testColumnMappingParsing() throws {
+        XCTAssertEqual(try DatasetOptions.parseColumns("instruction=question, output = answer"),
+                       ["instruction": "question", "output": "answer"])
+        XCTAssertNotNil(datasetError { try DatasetOptions.parseColumns("instruction") })
+        guard case .invalidOption(_, _, let hint)? = datasetError({ try DatasetOptions.parseColumns("answer=x") })
+        else { return XCTFail("expected invalidOption") }
+        XCTAssertTrue(hint.contains("known: text, prompt"), hint)
+        // ShareGPT-style keys can be mapped too.
+        let url = try DataFixtures.temporaryFile("m.jsonl",
+                                                 "{\"chat\": [{\"speaker\": \"user\", \"text\": \"q\"}, "
+                                                 + "{\"speaker\": \"assistant\", \"text\": \"a\"}]}\n")
+        let options = DatasetOptions(columns: ["messages": "chat", "role": "speaker", "content": "text"])
+        XCTAssertEqual(try DatasetLoader.readRecords(url, options: options).map(\.content),
+                       [.chat([.user("q"), .assistant("a")])])
+    }
+
+    func testAFileOfOnlyBadRecordsFailsEvenWhenSkipping() throws {
+        let url = try DataFixtures.temporaryFile("bad.jsonl", "{\"x\": 1}\n{\"y\": 2}\n")
+        let error = datasetError {
+            try DatasetLoader.load(url, tokenizer: DataFixtures.tokenizer(), options: DatasetOptions(skipBadRecords: true))
+        }
+        guard case .emptySplit(_, let reason)? = error else { return XCTFail("expected emptySplit") }
+        XCTAssertTrue(reason.contains("all 2 records of bad.jsonl are malformed"), reason)
     }
 }
