@@ -129,10 +129,13 @@ public struct BatchIterator: Sendable {
         restore(state)
     }
 
-    /// The position, to save in a checkpoint.
+    /// The position, to save in a checkpoint; setting it is `restore(_:)`.
     public var state: State {
-        State(epoch: epoch, batchIndex: batchIndex, seed: seed, exampleCount: examples.count, batchSize: batchSize,
-              pack: pack)
+        get {
+            State(epoch: epoch, batchIndex: batchIndex, seed: seed, exampleCount: examples.count,
+                  batchSize: batchSize, pack: pack)
+        }
+        set { restore(newValue) }
     }
 
     /// Throws if `state` was saved by an iterator over other data or settings.

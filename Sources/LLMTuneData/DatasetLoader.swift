@@ -124,6 +124,12 @@ public enum DatasetLoader {
         return DatasetSplits(train: trainExamples, validation: validationExamples, test: testExamples, report: report)
     }
 
+    /// The id to pad batches with: the tokenizer's pad token, else its EOS, else 0 (padding is never a target,
+    /// and right padding is never attended to by real tokens under a causal mask).
+    public static func paddingTokenId(for tokenizer: any Tokenizer) -> Int {
+        tokenizer.padTokenId ?? tokenizer.eosTokenIds.first ?? 0
+    }
+
     /// Tokenizes records (with truncation / dropping), outside of any file layout; returns the examples and a
     /// report of the token counts.
     public static func examples(from records: [Record], tokenizer: any Tokenizer, options: DatasetOptions) throws

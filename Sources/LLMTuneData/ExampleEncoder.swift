@@ -35,7 +35,7 @@ public struct TokenizedExample: Codable, Sendable, Equatable {
 }
 
 /// Renders and tokenizes records with one tokenizer and one set of options.
-public struct ExampleEncoder: @unchecked Sendable {
+public struct ExampleEncoder: Sendable {
     public let tokenizer: any Tokenizer
     public let options: DatasetOptions
     /// The chat template, resolved lazily: nil until a chat record (or an "as chat" option) needs it.

@@ -96,6 +96,9 @@ final class BatchIteratorTests: XCTestCase {
             var viaRestore = make()
             viaRestore.restore(saved)
             XCTAssertEqual(viaRestore.next(), reference[7])
+            var viaSetter = make()
+            viaSetter.state = saved
+            XCTAssertEqual(viaSetter.next(), reference[7])
         }
         // 7 batches of 3 over 21 examples: the resumed part crosses an epoch boundary.
         XCTAssertEqual(BatchIterator(examples: examples, batchSize: 3, maxLength: 48, padTokenId: 0, seed: 77)

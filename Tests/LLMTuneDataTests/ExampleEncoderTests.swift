@@ -119,6 +119,12 @@ final class ExampleEncoderTests: XCTestCase {
         XCTAssertEqual(targetText(llama), "Hello there<|eot_id|>Done<|eot_id|><|im_end|>")
         let gemma = try encoder(DatasetOptions(chatTemplate: "gemma")).encode(.chat(messages))
         XCTAssertEqual(targetText(gemma), "Hello there<end_of_turn>Done<end_of_turn><|im_end|>")
+        // Mistral and Alpaca end assistant turns with the tokenizer's EOS text (<|im_end|> here): no extra EOS.
+        let mistral = try encoder(DatasetOptions(chatTemplate: "mistral")).encode(.chat(messages))
+        XCTAssertEqual(targetText(mistral), "Hello there<|im_end|>Done<|im_end|>")
+        let alpaca = try encoder(DatasetOptions(chatTemplate: "alpaca")).encode(.chat(messages))
+        XCTAssertEqual(targetText(alpaca), "Hello there<|im_end|>Done<|im_end|>")
+        XCTAssertTrue(tokenizer.decode(alpaca.tokens).contains("### Instruction:\nMore\n\n### Response:\nDone"))
         // Gemma renders the tokenizer's BOS text (here <|im_start|>) itself; it is not a target.
         XCTAssertEqual(gemma.tokens.first, tokenizer.bosTokenId)
         XCTAssertEqual(gemma.lossMask.first, false)

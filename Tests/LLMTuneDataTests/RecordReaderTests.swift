@@ -165,6 +165,14 @@ final class RecordReaderTests: XCTestCase {
                        .csvFieldCount(file: "s.csv", line: 2, expected: 2, found: 1))
     }
 
+    func testCRLFAndByteOrderMark() throws {
+        let url = try DataFixtures.temporaryFile("w.jsonl", "\u{FEFF}{\"text\": \"a\"}\r\n\r\n{\"text\": \"b\"}\r\n")
+        XCTAssertEqual(try DatasetLoader.readRecords(url).map(\.content), [.text("a"), .text("b")])
+        XCTAssertEqual(try DatasetLoader.readRecords(url).map(\.line), [1, 3])
+        let csv = try DataFixtures.temporaryFile("w.csv", "\u{FEFF}text\r\n\"x\"\r\ny\r\n")
+        XCTAssertEqual(try DatasetLoader.readRecords(csv).map(\.content), [.text("x"), .text("y")])
+    }
+
     func testJSONFileWithOneObjectPerLineIsReadAsJSONL() throws {
         let url = try DataFixtures.temporaryFile("lines.json", "{\"text\": \"a\"}\n\n{\"text\": \"b\"}\n")
         XCTAssertEqual(try DatasetLoader.readRecords(url).map(\.line), [1, 3])
