@@ -1,1 +1,0 @@
-// LLMTuneData: see Package.swift for this layer's role.
