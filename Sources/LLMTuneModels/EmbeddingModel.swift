@@ -184,6 +184,12 @@ public enum EmbeddingModelLoader {
 
     /// The encoder of a folder, without its tokenizer.
     public static func loadModel(_ url: URL, options: LoadOptions = LoadOptions()) throws -> EmbeddingModel {
+        if ModelRegistry.isGGUF(url) {
+            throw ModelError.invalidConfig(key: "(path)", file: url.path,
+                                           problem: "embedding models load from a Hugging Face folder (config.json + "
+                                               + "model.safetensors + tokenizer.json), not a single file; use an "
+                                               + "encoder such as all-minilm-l6-v2")
+        }
         let configURL = url.appendingPathComponent("config.json")
         guard let data = FileManager.default.contents(atPath: configURL.path) else {
             throw ModelError.notAModel(path: url.path)

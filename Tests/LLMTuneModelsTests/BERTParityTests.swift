@@ -145,10 +145,15 @@ final class BERTParityTests: XCTestCase {
         XCTAssertEqual(embedder.maximumLength, 256)
         XCTAssertEqual(embedder.dimensions, g.embeddings_shape[1])
         XCTAssertEqual(g.sentences.map(embedder.tokenize), g.input_ids)
-        let got = try embedder.embed(g.sentences, batchSize: 8)
+        #if DEBUG
+        let count = 4   // a debug build runs the encoder ~100x slower: all 20 in release (scripts/test)
+        #else
+        let count = g.sentences.count
+        #endif
+        let got = try embedder.embed(Array(g.sentences[0..<count]), batchSize: 8)
         let D = g.embeddings_shape[1]
         var worst: Float = 0, lowestCosine: Float = 1
-        for i in 0..<g.sentences.count {
+        for i in 0..<count {
             let reference = Array(expected[(i * D)..<((i + 1) * D)])
             worst = max(worst, zip(got[i], reference).map { abs($0 - $1) }.max() ?? 0)
             lowestCosine = min(lowestCosine, SentenceEmbedder.cosineSimilarity(got[i], reference))
