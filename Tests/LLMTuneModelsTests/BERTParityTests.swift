@@ -127,6 +127,41 @@ final class BERTParityTests: XCTestCase {
         XCTAssertEqual(model.linearLayers[5].path, "encoder.layer.0.output.dense")
     }
 
+    /// Gradients flow through the padding-aware attention (per-sequence key slices, concatenated): the analytic
+    /// gradient of a trainable query weight matches central finite differences.
+    func testGradientThroughPaddedAttentionMatchesFiniteDifferences() throws {
+        let model = try XCTUnwrap(try EmbeddingModelLoader.loadModel(Self.tiny) as? BertModel)
+        let original = try XCTUnwrap(model.layers[0].attention.query as? Linear)
+        guard case .quantized(let q) = original.weight else { return XCTFail("expected a loaded matrix") }
+        let weight = Tensor(zeros: [q.rows, q.columns])
+        q.dequantizeRows(0..<q.rows, into: weight.pointer)
+        weight.requiresGrad = true
+        model.replaceLinear(Linear(path: original.path, weight: .dense(weight), bias: original.bias))
+        let tokens = [5, 6, 7, 0, 0, 9, 10, 11, 12, 13], lengths = [3, 5]
+        var rng = SeededGenerator(seed: 7)
+        let probe = (0..<(10 * model.hiddenSize)).map { _ in Float.random(in: -1...1, using: &rng) }
+        let probeTensor = Tensor(shape: [2, 5, model.hiddenSize], data: probe)
+        func loss() -> Tensor {
+            (model.hiddenStates(tokens: tokens, tokenTypes: nil, lengths: lengths) * probeTensor).sum()
+        }
+        loss().backward()
+        let grad = try XCTUnwrap(weight.grad).toArray()
+        var worst: Float = 0
+        for index in [0, 17, 130, 511, 1000] {
+            let saved = weight.pointer[index]
+            let h: Float = 1e-2
+            weight.pointer[index] = saved + h
+            let up = Autograd.noGrad { loss().item() }
+            weight.pointer[index] = saved - h
+            let down = Autograd.noGrad { loss().item() }
+            weight.pointer[index] = saved
+            let numeric = (up - down) / (2 * h)
+            worst = max(worst, abs(numeric - grad[index]) / max(1, abs(numeric)))
+        }
+        XCTAssertLessThan(worst, 2e-2)
+        XCTAssertGreaterThan(grad.map(abs).max() ?? 0, 1e-3)
+    }
+
     // MARK: Real all-MiniLM-L6-v2
 
     func testMiniLMMatchesSentenceTransformers() throws {

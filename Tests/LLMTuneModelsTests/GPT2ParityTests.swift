@@ -3,6 +3,8 @@
 import Foundation
 import XCTest
 @testable import LLMTuneModels
+import LLMTuneFormats
+import LLMTuneKernels
 import LLMTuneTensor
 
 final class GPT2ParityTests: XCTestCase {
@@ -100,6 +102,29 @@ final class GPT2ParityTests: XCTestCase {
         XCTAssertFalse(model.replaceLinear(Linear(path: "nope", weight: .dense(Tensor(zeros: [1, 1])), bias: nil)))
         let after = Autograd.noGrad { model.logits([1, 2, 3]) }.toArray()
         XCTAssertGreaterThan(zip(before, after).map { abs($0 - $1) }.max() ?? 0, 1e-3)
+    }
+
+    /// OpenAI's original checkpoints (GPT2Model) name tensors without "transformer.": both layouts load.
+    func testCheckpointWithoutTransformerPrefixLoads() throws {
+        final class Unprefixed: WeightSource {
+            let base: WeightSource
+            init(_ base: WeightSource) { self.base = base }
+            var sourceDescription: String { base.sourceDescription }
+            func map(_ name: String) -> String { name.hasPrefix("transformer.") ? "(hidden)" : "transformer." + name }
+            func shape(of name: String) -> [Int]? { base.shape(of: map(name)) }
+            func matrix(_ name: String) throws -> QuantizedMatrix { try base.matrix(map(name)) }
+            func floats(_ name: String) throws -> [Float] { try base.floats(map(name)) }
+        }
+        let checkpoint = try SafetensorsCheckpoint(directory: Self.folder)
+        let source = Unprefixed(SafetensorsWeightSource(checkpoint: checkpoint, path: Self.folder.path, dequantize: false))
+        let data = try Data(contentsOf: Self.folder.appendingPathComponent("config.json"))
+        let model = try Architecture.gpt2.fromConfig(data, WeightLoader(source: source))
+        XCTAssertEqual(model.linearLayers.first?.path, "h.0.attn.c_attn")
+        let (g, expected) = try Fixtures.golden("gpt2/golden.json")
+        let got = Autograd.noGrad { model.logits(g.input_ids[0]) }.toArray()
+        var worst: Float = 0
+        for i in got.indices { worst = max(worst, abs(got[i] - expected[i])) }
+        XCTAssertLessThan(worst, 1e-4)
     }
 
     func testBadActivationIsATypedError() throws {
