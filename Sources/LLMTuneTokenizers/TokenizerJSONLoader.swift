@@ -5,6 +5,17 @@
 
 import Foundation
 
+/// Loads a checkpoint's tokenizer.json whatever its model kind (dispatch on `model.type`).
+public enum TokenizerLoader {
+    /// The tokenizer of a checkpoint folder, or of a tokenizer.json path.
+    public static func load(directory: URL) throws -> Tokenizer {
+        let file = directory.pathExtension == "json" ? directory : directory.appendingPathComponent("tokenizer.json")
+        let root = try JSONValue.parse(BPETokenizer.readFile(file), source: file.path)
+        if WordPieceTokenizer.isWordPiece(root) { return try WordPieceTokenizer.load(directory: directory) }
+        return try BPETokenizer.load(directory: directory)
+    }
+}
+
 extension BPETokenizer {
     /// Loads `tokenizer.json` and, when present, `tokenizer_config.json` from a checkpoint folder
     /// (or from the folder of a given tokenizer.json file).
@@ -49,7 +60,7 @@ extension BPETokenizer {
         guard modelType == "BPE" else {
             throw TokenizerError.unsupportedComponent(
                 kind: "model", type: modelType, source: source,
-                hint: "Only BPE models are supported (WordPiece, Unigram and WordLevel are not).")
+                hint: "This loader reads BPE models; WordPiece loads with TokenizerLoader (Unigram, WordLevel: not supported).")
         }
         for key in ["continuing_subword_prefix", "end_of_word_suffix"] {
             if let affix = model[key]?.string, !affix.isEmpty {

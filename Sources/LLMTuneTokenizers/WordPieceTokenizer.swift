@@ -1,0 +1,289 @@
+// The WordPiece tokenizer (BERT, MiniLM, sentence-transformers encoders): the HF tokenizers pipeline
+// added tokens -> normalizer (BertNormalizer) -> pre-tokenizer (BertPreTokenizer) -> WordPiece -> post-processor
+// ([CLS] ... [SEP]), and the WordPiece decoder. Reference: HF tokenizers `models/wordpiece/mod.rs`
+// (greedy longest-match-first with the "##" continuing prefix; a word longer than max_input_chars_per_word,
+// or with any part missing from the vocabulary, becomes [UNK]) and `decoders/wordpiece.rs`.
+// Loader: WordPieceLoader.swift.
+
+/// A WordPiece tokenizer.
+public final class WordPieceTokenizer: Tokenizer, @unchecked Sendable {
+    /// Everything a loader provides.
+    public struct Configuration {
+        /// Vocabulary string of every id. Empty for holes.
+        public var tokens: [String]
+        public var addedTokens: [AddedToken]
+        public var normalizer: Normalizer?
+        public var preTokenizer: PreTokenizer?
+        public var postProcessor: PostProcessor?
+        /// nil joins token strings with spaces.
+        public var decoder: TokenDecoder?
+        /// The id words that cannot be encoded become (must exist).
+        public var unknownTokenId: Int
+        public var continuingSubwordPrefix: String
+        public var maximumInputCharactersPerWord: Int
+        public var bosTokenId: Int?
+        public var eosTokenIds: [Int]
+        public var padTokenId: Int?
+        public var source: String
+
+        public init(tokens: [String], addedTokens: [AddedToken] = [], normalizer: Normalizer? = BertNormalizer(),
+                    preTokenizer: PreTokenizer? = BertPreTokenizer(), postProcessor: PostProcessor? = nil,
+                    decoder: TokenDecoder? = WordPieceDecoder(), unknownTokenId: Int,
+                    continuingSubwordPrefix: String = "##", maximumInputCharactersPerWord: Int = 100,
+                    bosTokenId: Int? = nil, eosTokenIds: [Int] = [], padTokenId: Int? = nil,
+                    source: String = "tokenizer") {
+            self.tokens = tokens
+            self.addedTokens = addedTokens
+            self.normalizer = normalizer
+            self.preTokenizer = preTokenizer
+            self.postProcessor = postProcessor
+            self.decoder = decoder
+            self.unknownTokenId = unknownTokenId
+            self.continuingSubwordPrefix = continuingSubwordPrefix
+            self.maximumInputCharactersPerWord = maximumInputCharactersPerWord
+            self.bosTokenId = bosTokenId
+            self.eosTokenIds = eosTokenIds
+            self.padTokenId = padTokenId
+            self.source = source
+        }
+    }
+
+    public let normalizer: Normalizer?
+    public let preTokenizer: PreTokenizer?
+    public let postProcessor: PostProcessor?
+    public let decoder: TokenDecoder?
+    public let addedTokens: [AddedToken]
+    public let continuingSubwordPrefix: String
+    public let maximumInputCharactersPerWord: Int
+    private let rawMatcher: AddedTokenMatcher
+    private let normalizedMatcher: AddedTokenMatcher
+    private let tokenStrings: [String]
+    private let idOfToken: [String: Int]
+    private let specialFlags: [Bool]
+
+    public let vocabularySize: Int
+    public let bosTokenId: Int?
+    public let eosTokenIds: [Int]
+    public let padTokenId: Int?
+    public var unknownTokenId: Int? { unknownId }
+    private let unknownId: Int
+    public var chatTemplateSource: String? { nil }
+
+    public init(configuration c: Configuration) throws {
+        guard !c.tokens.isEmpty else {
+            throw TokenizerError.invalidValue(key: "model.vocab", source: c.source, message: "the vocabulary is empty")
+        }
+        guard c.unknownTokenId >= 0 && c.unknownTokenId < c.tokens.count else {
+            throw TokenizerError.invalidValue(key: "model.unk_token", source: c.source,
+                                              message: "id \(c.unknownTokenId) is outside the vocabulary")
+        }
+        guard c.maximumInputCharactersPerWord > 0 else {
+            throw TokenizerError.invalidValue(key: "model.max_input_chars_per_word", source: c.source,
+                                              message: "must be positive")
+        }
+        for added in c.addedTokens where added.id < 0 || added.id >= c.tokens.count {
+            throw TokenizerError.invalidValue(key: "added_tokens", source: c.source,
+                                              message: "token \(added.content.debugDescription) has id \(added.id) "
+                                                + "outside the vocabulary (size \(c.tokens.count))")
+        }
+        vocabularySize = c.tokens.count
+        tokenStrings = c.tokens
+        var idOfToken: [String: Int] = [:]
+        idOfToken.reserveCapacity(c.tokens.count)
+        for (id, token) in c.tokens.enumerated() where !token.isEmpty && idOfToken[token] == nil {
+            idOfToken[token] = id
+        }
+        self.idOfToken = idOfToken
+        var special = [Bool](repeating: false, count: c.tokens.count)
+        for added in c.addedTokens where added.special { special[added.id] = true }
+        specialFlags = special
+
+        normalizer = c.normalizer
+        preTokenizer = c.preTokenizer
+        postProcessor = c.postProcessor
+        decoder = c.decoder
+        addedTokens = c.addedTokens
+        continuingSubwordPrefix = c.continuingSubwordPrefix
+        maximumInputCharactersPerWord = c.maximumInputCharactersPerWord
+        let raw = c.addedTokens.filter { !$0.normalized }
+        rawMatcher = AddedTokenMatcher(tokens: raw, patterns: raw.map(\.content))
+        let normalizedTokens = c.addedTokens.filter(\.normalized)
+        normalizedMatcher = AddedTokenMatcher(
+            tokens: normalizedTokens,
+            patterns: normalizedTokens.map { c.normalizer?.normalize($0.content) ?? $0.content })
+        unknownId = c.unknownTokenId
+        bosTokenId = c.bosTokenId
+        eosTokenIds = c.eosTokenIds
+        padTokenId = c.padTokenId
+    }
+
+    // MARK: Encoding
+
+    public func encode(_ text: String, addSpecialTokens: Bool) -> [Int] {
+        var ids: [Int] = []
+        ids.reserveCapacity(text.utf8.count / 3 + 4)
+        let bytes = Array(text.utf8)
+        let segments = bytes.withUnsafeBufferPointer { rawMatcher.split($0, parseSpecial: true) }
+        for segment in segments {
+            switch segment {
+            case .token(let id):
+                ids.append(id)
+            case .text(let range):
+                var piece = String(decoding: bytes[range], as: UTF8.self)
+                if let normalizer { piece = normalizer.normalize(piece) }
+                encodeNormalized(Array(piece.utf8), into: &ids)
+            }
+        }
+        if addSpecialTokens, let postProcessor { ids = postProcessor.process(ids) }
+        return ids
+    }
+
+    private func encodeNormalized(_ bytes: [UInt8], into ids: inout [Int]) {
+        if normalizedMatcher.isEmpty {
+            encodePreTokenized(bytes, into: &ids)
+            return
+        }
+        let segments = bytes.withUnsafeBufferPointer { normalizedMatcher.split($0, parseSpecial: true) }
+        for segment in segments {
+            switch segment {
+            case .token(let id): ids.append(id)
+            case .text(let range): encodePreTokenized(Array(bytes[range]), into: &ids)
+            }
+        }
+    }
+
+    private func encodePreTokenized(_ bytes: [UInt8], into ids: inout [Int]) {
+        guard !bytes.isEmpty else { return }
+        var text = PreTokenizedText(bytes: bytes, pieces: [0..<bytes.count])
+        preTokenizer?.preTokenize(&text)
+        for piece in text.pieces { encodeWord(text.bytes[piece], into: &ids) }
+    }
+
+    /// Greedy longest-match-first WordPiece of one word (UTF-8 bytes of whole code points).
+    func encodeWord(_ word: ArraySlice<UInt8>, into ids: inout [Int]) {
+        guard !word.isEmpty else { return }
+        // Code point boundaries (byte offsets from word.startIndex), the end included.
+        var boundaries: [Int] = []
+        boundaries.reserveCapacity(word.count + 1)
+        var offset = 0
+        for byte in word {
+            if (byte & 0xC0) != 0x80 { boundaries.append(offset) }
+            offset += 1
+        }
+        boundaries.append(word.count)
+        let characterCount = boundaries.count - 1
+        if characterCount > maximumInputCharactersPerWord {
+            ids.append(unknownId)
+            return
+        }
+        let base = word.startIndex
+        let prefix = Array(continuingSubwordPrefix.utf8)
+        var pieces: [Int] = []
+        var start = 0   // index into boundaries
+        while start < characterCount {
+            var end = characterCount
+            var found: Int?
+            while end > start {
+                var candidate = start > 0 ? prefix : []
+                candidate.append(contentsOf: word[(base + boundaries[start])..<(base + boundaries[end])])
+                if let id = idOfToken[String(decoding: candidate, as: UTF8.self)] {
+                    found = id
+                    break
+                }
+                end -= 1
+            }
+            guard let id = found else {
+                ids.append(unknownId)
+                return
+            }
+            pieces.append(id)
+            start = end
+        }
+        ids.append(contentsOf: pieces)
+    }
+
+    /// The words of `text` after added-token splitting, normalization and pre-tokenization (for inspection).
+    public func preTokenize(_ text: String) -> [String] {
+        var out: [String] = []
+        let bytes = Array(text.utf8)
+        let segments = bytes.withUnsafeBufferPointer { rawMatcher.split($0, parseSpecial: true) }
+        for case .text(let range) in segments {
+            var piece = String(decoding: bytes[range], as: UTF8.self)
+            if let normalizer { piece = normalizer.normalize(piece) }
+            var pre = PreTokenizedText(piece)
+            preTokenizer?.preTokenize(&pre)
+            out.append(contentsOf: pre.strings)
+        }
+        return out
+    }
+
+    // MARK: Decoding
+
+    public func decode(_ ids: [Int], skipSpecialTokens: Bool) -> String {
+        var tokens: [String] = []
+        tokens.reserveCapacity(ids.count)
+        for id in ids where id >= 0 && id < vocabularySize && !tokenStrings[id].isEmpty {
+            if skipSpecialTokens && specialFlags[id] { continue }
+            tokens.append(tokenStrings[id])
+        }
+        guard let decoder else { return tokens.joined(separator: " ") }
+        return decoder.decodeChain(tokens).joined()
+    }
+
+    public func token(for id: Int) -> String? {
+        guard id >= 0 && id < vocabularySize, !tokenStrings[id].isEmpty else { return nil }
+        return tokenStrings[id]
+    }
+
+    public func id(for token: String) -> Int? { idOfToken[token] }
+
+    public func isSpecialToken(_ id: Int) -> Bool { id >= 0 && id < vocabularySize && specialFlags[id] }
+
+    /// The token's text without its continuing-subword prefix ("##ing" -> "ing").
+    public func pieceBytes(for id: Int) -> [UInt8] {
+        guard let token = token(for: id) else { return [] }
+        let prefix = continuingSubwordPrefix.utf8
+        if !prefix.isEmpty && token.utf8.starts(with: prefix) && token.utf8.count > prefix.count {
+            return Array(token.utf8.dropFirst(continuingSubwordPrefix.utf8.count))
+        }
+        return Array(token.utf8)
+    }
+}
+
+/// HF `WordPiece` decoder: a token that starts with `prefix` is glued to the previous one (prefix removed),
+/// any other token after the first gets a leading space; with `cleanup`, spaces before punctuation and
+/// English contractions are removed (per token, as HF does).
+public struct WordPieceDecoder: TokenDecoder {
+    public var prefix: String
+    public var cleanup: Bool
+
+    public init(prefix: String = "##", cleanup: Bool = true) {
+        self.prefix = prefix
+        self.cleanup = cleanup
+    }
+
+    public func decodeChain(_ tokens: [String]) -> [String] {
+        tokens.enumerated().map { index, token in
+            var out = token
+            if index != 0 {
+                if !prefix.isEmpty && out.utf8.starts(with: prefix.utf8) {
+                    // Byte-wise: "#" + an emoji modifier is one Character, so String.hasPrefix would miss it.
+                    out = String(decoding: out.utf8.dropFirst(prefix.utf8.count), as: UTF8.self)
+                } else {
+                    out = " " + out
+                }
+            }
+            return cleanup ? Self.cleanUp(out) : out
+        }
+    }
+
+    /// HF `decoders::wordpiece::cleanup`.
+    static func cleanUp(_ text: String) -> String {
+        var s = text
+        for (from, to) in [(" .", "."), (" ?", "?"), (" !", "!"), (" ,", ","), (" ' ", "'"), (" n't", "n't"),
+                           (" 'm", "'m"), (" do not", " don't"), (" 's", "'s"), (" 've", "'ve"), (" 're", "'re")] {
+            s = replacingLiteral(s, from, to)
+        }
+        return s
+    }
+}
