@@ -36,7 +36,7 @@ public struct Architecture {
 
 public enum ModelRegistry {
     /// Every architecture LLMTune can run, keyed by `model_type` / `general.architecture`.
-    nonisolated(unsafe) public static var architectures: [Architecture] = [Architecture.llama]
+    nonisolated(unsafe) public static var architectures: [Architecture] = [Architecture.llama, Architecture.gpt2]
 
     public static var knownNames: [String] { architectures.flatMap(\.names) }
 
@@ -90,7 +90,7 @@ public enum ModelRegistry {
             let file = try GGUFFile(url: url)
             return try BPETokenizer.load(ggufMetadata: file.metadata, source: url.path)
         }
-        return try BPETokenizer.load(directory: url)
+        return try TokenizerLoader.load(directory: url)
     }
 
     static func isGGUF(_ url: URL) -> Bool {
