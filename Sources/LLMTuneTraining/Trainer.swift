@@ -116,7 +116,14 @@ public enum Trainer {
             state.totalSteps = totalSteps
             resumedFrom = latest.url
         } else {
+            // A fresh run owns its output folder: checkpoints and best/ of an earlier run would mislead a resume.
             try store.removeAll()
+            let best = output.appendingPathComponent("best")
+            if FileManager.default.fileExists(atPath: best.path) {
+                do { try FileManager.default.removeItem(at: best) } catch {
+                    throw TrainingError.writeFailed(path: best.path, reason: "cannot remove the old best/: \(error)")
+                }
+            }
         }
         store.removeTemporaries()
         let log = try MetricsLog(url: output.appendingPathComponent("metrics.jsonl"),

@@ -151,6 +151,38 @@ public struct TrainingArguments: Codable, Sendable, Equatable {
         self = a
     }
 
+    /// Encodes every field, absent optionals as null (so that "no clipping" survives a round trip).
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(steps, forKey: .steps)
+        try c.encode(epochs, forKey: .epochs)
+        try c.encode(batchSize, forKey: .batchSize)
+        try c.encode(gradientAccumulation, forKey: .gradientAccumulation)
+        try c.encode(learningRate, forKey: .learningRate)
+        try c.encode(optimizer, forKey: .optimizer)
+        try c.encode(weightDecay, forKey: .weightDecay)
+        try c.encode(betas, forKey: .betas)
+        try c.encode(eps, forKey: .eps)
+        try c.encode(momentum, forKey: .momentum)
+        try c.encode(nesterov, forKey: .nesterov)
+        try c.encode(schedule, forKey: .schedule)
+        try c.encode(warmupSteps, forKey: .warmupSteps)
+        try c.encode(warmupRatio, forKey: .warmupRatio)
+        try c.encode(minLearningRateRatio, forKey: .minLearningRateRatio)
+        try c.encode(maxGradNorm, forKey: .maxGradNorm)
+        try c.encode(evalEvery, forKey: .evalEvery)
+        try c.encode(evalBatches, forKey: .evalBatches)
+        try c.encode(earlyStoppingPatience, forKey: .earlyStoppingPatience)
+        try c.encode(earlyStoppingMinDelta, forKey: .earlyStoppingMinDelta)
+        try c.encode(checkpointEvery, forKey: .checkpointEvery)
+        try c.encode(checkpointsKept, forKey: .checkpointsKept)
+        try c.encode(seed, forKey: .seed)
+        try c.encode(logEvery, forKey: .logEvery)
+        try c.encode(gradientCheckpointing, forKey: .gradientCheckpointing)
+        try c.encode(outputDirectory, forKey: .outputDirectory)
+        try c.encode(resume, forKey: .resume)
+    }
+
     /// Checks every value, naming the offending field (its config-file key) and what is allowed.
     public func validate() throws {
         func require(_ ok: Bool, _ key: CodingKeys, _ problem: String) throws {

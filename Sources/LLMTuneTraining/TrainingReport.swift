@@ -97,6 +97,7 @@ public enum TrainingReport {
               let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return [] }
         return object.keys.sorted().map { key in
             let value = object[key].map { v -> String in
+                if v is NSNull { return "none" }
                 if let a = v as? [Any] { return "[" + a.map { "\($0)" }.joined(separator: ", ") + "]" }
                 return "\(v)"
             } ?? "null"
