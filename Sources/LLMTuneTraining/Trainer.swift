@@ -18,7 +18,7 @@ public struct TrainingResult: Sendable {
     public var losses: [Double] { history.losses }
     public var bestValidationLoss: Double?
     public var bestStep: Int?
-    /// Input tokens processed.
+    /// Input tokens processed (real tokens, padding excluded when the batches say so).
     public var tokens: Int
     /// Wall time of the whole run, resumed parts included.
     public var wallSeconds: Double
@@ -156,7 +156,7 @@ public enum Trainer {
             var stepTokens = 0
             for (i, b) in micro.enumerated() {
                 let n = b.targetCount
-                stepTokens += b.batchSize * b.length
+                stepTokens += b.tokenCount
                 guard n > 0 else { continue }
                 let weight = Float(n) / Float(targetTotal)
                 let l = loss(model: model, batch: b)

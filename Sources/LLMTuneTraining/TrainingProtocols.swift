@@ -15,12 +15,15 @@ public struct TrainingBatch: Sendable, Equatable {
     public var batchSize: Int
     /// T.
     public var length: Int
+    /// Real (non-padding) input tokens, for throughput figures; B·T unless given.
+    public var tokenCount: Int
 
-    public init(inputs: [Int], targets: [Int], batchSize: Int, length: Int) {
+    public init(inputs: [Int], targets: [Int], batchSize: Int, length: Int, tokenCount: Int? = nil) {
         self.inputs = inputs
         self.targets = targets
         self.batchSize = batchSize
         self.length = length
+        self.tokenCount = tokenCount ?? batchSize * length
     }
 
     /// Targets that count in the loss (not -100).
