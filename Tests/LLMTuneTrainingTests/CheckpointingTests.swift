@@ -92,3 +92,37 @@ final class CheckpointingTests: XCTestCase {
         XCTAssertEqual(calls, 3)
     }
 }
+
+/// Dropout-like randomness inside a checkpointed segment is replayed on recomputation.
+final class CheckpointRandomnessTests: XCTestCase {
+    /// x ⊙ mask with a mask drawn through `drawReplayable` (what Tensor.dropout does once it uses the hook).
+    func randomMask(_ x: Tensor, _ rng: inout SeededGenerator) -> Tensor {
+        let values = rng.drawReplayable { r in (0..<x.count).map { _ in r.nextUniform() < 0.5 ? Float(0) : 2 } }
+        return x * Tensor(shape: x.shape, data: values)
+    }
+
+    func testMasksAgreeBetweenForwardAndRecomputation() {
+        var rngs = [SeededGenerator(seed: 9), SeededGenerator(seed: 9)]
+        var grads: [[Float]] = []
+        var losses: [Float] = []
+        for checkpointed in [false, true] {
+            var rng = rngs[checkpointed ? 1 : 0]
+            var tg = SeededGenerator(seed: 4)
+            let w = Tensor.randn([5, 5], std: 0.5, using: &tg)
+            w.requiresGrad = true
+            let x = Tensor.randn([3, 5], std: 1, using: &tg)
+            func segment(_ h: Tensor) -> Tensor { randomMask(h.linear(.dense(w), bias: nil), &rng).silu() }
+            let y = checkpointed ? Tensor.checkpoint([x]) { segment($0[0]) } : segment(x)
+            let l = (y * y).sum()
+            l.backward()
+            losses.append(l.item())
+            grads.append(w.grad?.toArray() ?? [])
+            rngs[checkpointed ? 1 : 0] = rng
+        }
+        XCTAssertEqual(losses[0], losses[1])
+        XCTAssertEqual(grads[0].count, 25)
+        for (a, b) in zip(grads[0], grads[1]) { XCTAssertEqual(a, b, accuracy: 1e-6 + 1e-5 * abs(a)) }
+        // The caller's generator advanced once (by the first run only) in both cases.
+        XCTAssertEqual(rngs[0].next(), rngs[1].next())
+    }
+}
