@@ -32,8 +32,16 @@ final class TestLoRA: LinearLayer {
     var inFeatures: Int { base.inFeatures }
     var outFeatures: Int { base.outFeatures }
 
+    /// Inverted dropout whose mask is drawn through `drawReplayable` (what Tensor.dropout does once its hook lands),
+    /// so that a checkpointed recomputation sees the same mask.
+    func replayableDropout(_ x: Tensor) -> Tensor {
+        let p = dropout, keep = 1 / (1 - dropout)
+        let mask = rng.drawReplayable { r in (0..<x.count).map { _ in r.nextUniform() < p ? Float(0) : keep } }
+        return x * Tensor(shape: x.shape, data: mask)
+    }
+
     func callAsFunction(_ x: Tensor) -> Tensor {
-        let h = training && dropout > 0 ? x.dropout(dropout, using: &rng) : x
+        let h = training && dropout > 0 ? replayableDropout(x) : x
         let y = base(x) + h.linear(.dense(a), bias: nil).linear(.dense(b), bias: nil) * scale   // (..., out)
         return poisoned ? y * Float.nan : y
     }

@@ -270,3 +270,52 @@ final class TrainerTests: XCTestCase {
         }
     }
 }
+
+/// A model that accepts the gradient-checkpointing switch (forwarding to the tiny Llama).
+final class SwitchableModel: LanguageModel, GradientCheckpointingModel {
+    let inner: LanguageModel
+    var gradientCheckpointing = false
+    init(_ inner: LanguageModel) { self.inner = inner }
+    var architecture: String { inner.architecture }
+    var vocabularySize: Int { inner.vocabularySize }
+    var contextLength: Int { inner.contextLength }
+    var hiddenSize: Int { inner.hiddenSize }
+    var layerCount: Int { inner.layerCount }
+    func makeCache(batch: Int, capacity: Int) -> KVCache { inner.makeCache(batch: batch, capacity: capacity) }
+    func forward(tokens: [Int], batch: Int, cache: KVCache?, lastOnly: Bool) -> Tensor {
+        // Checkpoint the whole model as one segment when switched on (the Llama blocks do it per block).
+        guard gradientCheckpointing else { return inner.forward(tokens: tokens, batch: batch, cache: cache, lastOnly: lastOnly) }
+        return Tensor.checkpoint([]) { _ in self.inner.forward(tokens: tokens, batch: batch, cache: cache, lastOnly: lastOnly) }
+    }
+    var permutedRotaryRows: PermutedRotaryRows? { inner.permutedRotaryRows }
+    var linearLayers: [LinearLayer] { inner.linearLayers }
+    func replaceLinear(_ layer: LinearLayer) -> Bool { inner.replaceLinear(layer) }
+}
+
+final class GradientCheckpointingTrainingTests: XCTestCase {
+    /// The switch reaches the model, and training with recomputation (dropout included) gives the same
+    /// parameters as training without it.
+    func testSameTrainingWithAndWithoutCheckpointing() throws {
+        var results: [[[Float]]] = []
+        for checkpointing in [false, true] {
+            let model = SwitchableModel(try Fixture.model())
+            let adapters = TestAdapters(model: model, dropout: 0.1)
+            var a = TrainingArguments()
+            a.steps = 3
+            a.learningRate = 1e-2
+            a.evalEvery = 0
+            a.checkpointEvery = 0
+            a.gradientCheckpointing = checkpointing
+            let dir = Fixture.temporaryDirectory()
+            defer { try? FileManager.default.removeItem(at: dir) }
+            a.outputDirectory = dir.path
+            let data = ShuffledBatches(sequences: Fixture.sequences(count: 4, length: 8), batchSize: 2, seed: 1)
+            _ = try Trainer.train(model: model, parameters: adapters, data: data, arguments: a)
+            XCTAssertEqual(model.gradientCheckpointing, checkpointing)
+            results.append(adapters.values)
+        }
+        var largest: Float = 0
+        for (p, q) in zip(results[0], results[1]) { for (x, y) in zip(p, q) { largest = max(largest, abs(x - y)) } }
+        XCTAssertLessThan(largest, 1e-6)
+    }
+}
