@@ -75,8 +75,10 @@ public enum TrainingReport {
         try writeDurably(Data(html.utf8), to: url)
     }
 
-    /// TensorBoard's smoothing: EMA with weight 0.9, divided by (1 - 0.9^n) so the start is not pulled to 0.
-    public static func smoothed(_ values: [Double], weight: Double = 0.9) -> [Double] {
+    /// TensorBoard's smoothing: an exponential moving average divided by (1 - weightⁿ) so that the start is not
+    /// pulled to 0; weight 0.6 (TensorBoard's default) for runs under 100 steps, 0.9 for longer ones.
+    public static func smoothed(_ values: [Double], weight: Double? = nil) -> [Double] {
+        let weight = weight ?? (values.count < 100 ? 0.6 : 0.9)
         var ema = 0.0, debias = 1.0
         return values.map { v in
             ema = ema * weight + (1 - weight) * v
@@ -116,19 +118,21 @@ public enum TrainingReport {
         var (y0, y1) = (all.map(\.1).min()!, all.map(\.1).max()!)
         if x1 == x0 { x0 -= 1; x1 += 1 }
         if y1 == y0 { let d = max(abs(y0) * 0.1, 1e-12); y0 -= d; y1 += d }
-        let pad = (y1 - y0) * 0.05
-        y0 -= pad; y1 += pad
+        let yTicks = niceTicks(y0, y1)
+        (y0, y1) = (yTicks.first ?? y0, yTicks.last ?? y1)
+        let xTicks = niceTicks(x0, x1, minimumStep: 1).filter { $0 >= x0 && $0 <= x1 }
         func px(_ x: Double) -> Double { left + (x - x0) / (x1 - x0) * (W - left - right) }
         func py(_ y: Double) -> Double { H - bottom - (y - y0) / (y1 - y0) * (H - top - bottom) }
-        for i in 0...4 {
-            let yv = y0 + (y1 - y0) * Double(i) / 4, yp = py(yv)
-            svg += "<line class=\"grid\" x1=\(q(left)) y1=\(q(yp)) x2=\(q(W - right)) y2=\(q(yp))/>"
+        for yv in yTicks {
+            let yp = py(yv)
+            svg += "<line stroke=\"#e5e5e5\" x1=\(q(left)) y1=\(q(yp)) x2=\(q(W - right)) y2=\(q(yp))/>"
             svg += "<text x=\(q(left - 6)) y=\(q(yp + 4)) text-anchor=\"end\">\(tick(yv))</text>"
-            let xv = x0 + (x1 - x0) * Double(i) / 4, xp = px(xv)
-            svg += "<text x=\(q(xp)) y=\(q(H - bottom + 16)) text-anchor=\"middle\">\(tick(xv))</text>"
         }
-        svg += "<line class=\"axis\" x1=\(q(left)) y1=\(q(H - bottom)) x2=\(q(W - right)) y2=\(q(H - bottom))/>"
-        svg += "<line class=\"axis\" x1=\(q(left)) y1=\(q(top)) x2=\(q(left)) y2=\(q(H - bottom))/>"
+        for xv in xTicks {
+            svg += "<text x=\(q(px(xv))) y=\(q(H - bottom + 16)) text-anchor=\"middle\">\(tick(xv))</text>"
+        }
+        svg += "<line stroke=\"#888\" x1=\(q(left)) y1=\(q(H - bottom)) x2=\(q(W - right)) y2=\(q(H - bottom))/>"
+        svg += "<line stroke=\"#888\" x1=\(q(left)) y1=\(q(top)) x2=\(q(left)) y2=\(q(H - bottom))/>"
         svg += "<text x=\(q((left + W - right) / 2)) y=\(q(H - 4)) text-anchor=\"middle\">step</text>"
         var legendX = left + 8
         for s in series {
@@ -145,12 +149,24 @@ public enum TrainingReport {
         return svg + "</svg>"
     }
 
+    /// Round tick values (1, 2 or 5 times a power of ten apart, at least `minimumStep`) covering [low, high].
+    static func niceTicks(_ low: Double, _ high: Double, count: Int = 5, minimumStep: Double = 0) -> [Double] {
+        let raw = max((high - low) / Double(count - 1), minimumStep, 1e-300)
+        let magnitude = pow(10, (log10(raw)).rounded(.down))
+        let f = raw / magnitude
+        let step = max((f <= 1 ? 1 : f <= 2 ? 2 : f <= 5 ? 5 : 10) * magnitude, minimumStep)
+        let first = (low / step).rounded(.down), last = (high / step).rounded(.up)
+        guard last - first < 100 else { return [low, high] }
+        return stride(from: first, through: last, by: 1).map { $0 * step }
+    }
+
     static func r(_ x: Double) -> String { String(format: "%.1f", x) }
     static func q(_ x: Double) -> String { "\"" + r(x) + "\"" }
 
     static func tick(_ v: Double) -> String {
         let a = abs(v)
-        if a != 0 && (a < 1e-2 || a >= 1e5) { return String(format: "%.2e", v) }
+        if a < 1e-12 { return "0" }
+        if a < 1e-2 || a >= 1e5 { return String(format: "%.3g", v) }
         if a >= 100 { return String(format: "%.0f", v) }
         return String(format: "%.3g", v)
     }

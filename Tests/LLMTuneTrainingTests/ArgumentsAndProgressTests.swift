@@ -88,8 +88,14 @@ final class ArgumentsAndProgressTests: XCTestCase {
     }
 
     func testSmoothingIsDebiased() {
-        let s = TrainingReport.smoothed([4, 2])
+        let s = TrainingReport.smoothed([4, 2], weight: 0.9)
         XCTAssertEqual(s[0], 4, accuracy: 1e-12)
         XCTAssertEqual(s[1], (0.9 * 0.4 + 0.1 * 2) / (1 - 0.81), accuracy: 1e-12)
+    }
+
+    func testNiceTicks() {
+        XCTAssertEqual(TrainingReport.niceTicks(-0.03, 6.5), [-2, 0, 2, 4, 6, 8])
+        XCTAssertEqual(TrainingReport.niceTicks(1, 30, minimumStep: 1), [0, 10, 20, 30])
+        XCTAssertEqual(TrainingReport.niceTicks(1, 3, minimumStep: 1), [1, 2, 3])
     }
 }

@@ -8,6 +8,11 @@ final class TrainerTests: XCTestCase {
     var directories: [URL] = []
 
     override func tearDown() {
+        // LLMTUNE_KEEP_TEST_OUTPUT=1 keeps the output folders (to look at report.html).
+        if ProcessInfo.processInfo.environment["LLMTUNE_KEEP_TEST_OUTPUT"] != nil {
+            print("kept: \(directories.map(\.path))")
+            return
+        }
         for d in directories { try? FileManager.default.removeItem(at: d) }
         directories = []
     }
