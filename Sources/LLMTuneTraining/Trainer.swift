@@ -63,7 +63,8 @@ public enum Trainer {
     /// (`parameters.save`), `best/` when validating, `checkpoints/`, `metrics.jsonl` and `report.html`.
     ///
     /// With `arguments.resume` the run continues from the newest complete checkpoint (from scratch when there
-    /// is none) and ends with exactly the parameters an uninterrupted run would have. `callback` sees every
+    /// is none: `.started` then reports no checkpoint) and ends with exactly the parameters an uninterrupted run
+    /// would have. Without it, earlier checkpoints, best/ and metrics.jsonl in the output folder are replaced. `callback` sees every
     /// event and stops the run by returning false. Throws `TrainingError` (a NaN/inf loss or gradient stops the
     /// run before any update at that step; the checkpoints written so far stay).
     public static func train(model: LanguageModel, parameters: any TrainableParameters, data: any BatchSource,

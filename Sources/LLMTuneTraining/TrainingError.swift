@@ -17,8 +17,6 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
     case invalidParameter(name: String, problem: String)
     /// A checkpoint cannot be read or does not match this run.
     case invalidCheckpoint(path: String, problem: String)
-    /// `resume` was asked for and no complete checkpoint exists.
-    case noCheckpoint(directory: String)
     /// The model cannot do what the arguments ask (e.g. gradient checkpointing).
     case unsupported(String)
     /// Writing an output failed.
@@ -48,8 +46,6 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
         case let .invalidCheckpoint(path, problem):
             return "Cannot resume from checkpoint \(path): \(problem). Delete it to fall back to an older one, or "
                 + "start without --resume."
-        case let .noCheckpoint(directory):
-            return "Nothing to resume: no complete checkpoint in \(directory). Start without --resume."
         case let .unsupported(what):
             return what
         case let .writeFailed(path, reason):
