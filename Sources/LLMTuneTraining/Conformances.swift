@@ -5,6 +5,7 @@
 import Foundation
 import LLMTuneAdapters
 import LLMTuneData
+import LLMTuneModels
 import LLMTuneTensor
 
 /// A LoRA adapter set as the trainer's parameters; `save` writes the PEFT folder for `baseModel`.
@@ -43,4 +44,7 @@ extension BatchIterator: BatchSource {
         restore(saved)
     }
 }
+
+/// Needs `public var gradientCheckpointing = false` on LlamaModel, read in its forward pass (see the report).
+extension LlamaModel: GradientCheckpointingModel {}
 #endif
