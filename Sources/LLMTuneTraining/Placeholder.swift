@@ -1,1 +1,0 @@
-// LLMTuneTraining: see Package.swift for this layer's role.
