@@ -66,7 +66,7 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "LLMTuneDataTests", dependencies: ["LLMTuneData", "LLMTuneHub"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "LLMTuneTrainingTests", dependencies: ["LLMTuneTraining", "LLMTuneHub"]),
+        .testTarget(name: "LLMTuneTrainingTests", dependencies: ["LLMTuneTraining", "LLMTuneHub"], exclude: ["Fixtures"]),
         .testTarget(name: "LLMTuneGenerationTests", dependencies: ["LLMTuneGeneration", "LLMTuneHub"]),
         .testTarget(name: "LLMTuneEvaluationTests", dependencies: ["LLMTuneEvaluation", "LLMTuneHub"],
                     resources: [.copy("Fixtures")]),

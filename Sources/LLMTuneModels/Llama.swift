@@ -225,6 +225,8 @@ public final class LlamaModel: LanguageModel {
     let norm: Tensor              // (C)
     var lmHead: LinearLayer       // (V, C); the embedding itself when tied
     public let rotaryLayout: RotaryLayout
+    /// Recompute each block's activations in the backward pass instead of keeping them (training only).
+    public var gradientCheckpointing = false
 
     /// Loads from Hugging Face names; `rotaryLayout` is `.interleaved` for llama.cpp GGUF files.
     public init(configuration c: LlamaConfiguration, weights: WeightLoader, rotaryLayout: RotaryLayout) throws {
@@ -267,7 +269,11 @@ public final class LlamaModel: LanguageModel {
         let T = tokens.count / batch
         var h = Tensor.embedding(embedding, ids: tokens, shape: [batch, T])   // (B, T, C)
         for (i, block) in blocks.enumerated() {
-            h = block(h, layer: i, cache: cache)
+            if gradientCheckpointing && cache == nil && Autograd.isEnabled {
+                h = Tensor.checkpoint([h]) { block($0[0], layer: i, cache: nil) }
+            } else {
+                h = block(h, layer: i, cache: cache)
+            }
         }
         cache?.advance(by: T)
         if lastOnly && T > 1 { h = h.slice(dim: 1, range: (T - 1)..<T) }    // (B, 1, C)

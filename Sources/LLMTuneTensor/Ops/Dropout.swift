@@ -9,7 +9,7 @@ extension Tensor {
         let keep = 1 / (1 - p)
         let mask = Tensor(uninitialized: shape)   // 0 or 1 / (1 - p)
         let mp = mask.pointer
-        for i in 0..<count { mp[i] = rng.nextUniform() < p ? 0 : keep }
+        rng.drawReplayable { r in for i in 0..<count { mp[i] = r.nextUniform() < p ? 0 : keep } }
         let out = mapBinary(self, mask, MultiplyKernel())
         if Autograd.records(self) {
             out.record("dropout", [self]) { g in [mapBinary(g, mask, MultiplyKernel())] }
