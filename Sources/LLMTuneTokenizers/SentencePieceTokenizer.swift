@@ -242,7 +242,7 @@ public final class SentencePieceTokenizer: Tokenizer, @unchecked Sendable {
             var start = 0
             var i = 0
             while i < bytes.count {
-                if i > start, i + 2 < bytes.count + 0, bytes[i] == 0xE2, bytes[i + 1] == 0x96, bytes[i + 2] == 0x81 {
+                if i > start, i + 2 < bytes.count, bytes[i] == 0xE2, bytes[i + 1] == 0x96, bytes[i + 2] == 0x81 {
                     model.encode(Array(bytes[start..<i]), into: &ids)
                     start = i
                 }

@@ -65,6 +65,38 @@ final class SentencePieceTokenizerTests: XCTestCase {
         XCTAssertTrue(tokenizer.eosTokenIds.contains(tokenizer.id(for: "<end_of_turn>") ?? -1))
     }
 
+    /// Llama-2 / Mistral spellings: prefix space from a Prepend normalizer or a Metaspace pre-tokenizer, Strip decoder.
+    func testPrependAndMetaspaceVariantsFromTokenizerJSON() throws {
+        let goldens = try Fixtures.decode([String: SentencePieceGolden].self, "sentencepiece/variants_golden.json")
+        for name in ["tiny_llama2", "tiny_metaspace"] {
+            let url = try Fixtures.url("sentencepiece/\(name)")
+            let tokenizer = try AutoTokenizer.load(directory: url)
+            XCTAssertTrue(tokenizer is SentencePieceTokenizer, name)
+            check(tokenizer, try XCTUnwrap(goldens[name]), name)
+        }
+    }
+
+    /// llama.cpp's add_space_prefix equals HF's Prepend normalizer, except where HF uses a "▁▁" run piece: the GGUF
+    /// spells those runs with real spaces as user-defined tokens, matched in the raw text before the prefix is added,
+    /// so "▁" + "▁" can never merge there (transformers respells them; llama.cpp does not).
+    func testGGUFSpacePrefixMatchesPrependNormalizer() throws {
+        let goldens = try Fixtures.decode([String: SentencePieceGolden].self, "sentencepiece/variants_golden.json")
+        let golden = try XCTUnwrap(goldens["tiny_llama2"])
+        let metadata = try TestGGUFMetadataReader.read(try Fixtures.url("sentencepiece/tiny_prefix.gguf"))
+        let tokenizer = try SentencePieceTokenizer.load(ggufMetadata: metadata, source: "tiny_prefix.gguf")
+        var compared = 0
+        let spaceRuns = Set((0..<tokenizer.vocabularySize).filter {
+            guard let piece = tokenizer.token(for: $0) else { return false }
+            return piece.count > 1 && piece.allSatisfy { $0 == " " }
+        })
+        for c in golden.cases where !c.ids.contains(where: spaceRuns.contains) {
+            XCTAssertEqual(tokenizer.encode(c.text), c.ids, c.text.debugDescription)
+            XCTAssertEqual(tokenizer.decode(c.ids, skipSpecialTokens: true), c.decoded_skip_special)
+            compared += 1
+        }
+        XCTAssertGreaterThan(compared, 20)
+    }
+
     /// Characters outside the vocabulary become their UTF-8 bytes as <0xNN> tokens, and decode back.
     func testByteFallbackRoundTrip() throws {
         let metadata = try TestGGUFMetadataReader.read(try Fixtures.url("sentencepiece/tiny_gemma.gguf"))

@@ -162,14 +162,59 @@ def tiny(gguf_path, real_tok):
     print("tiny vocabulary", len(new_tokens), "merges", len(merges))
 
 
+def variants():
+    """Llama-2 / Mistral-style spellings of the tiny vocabulary: prefix space from a Prepend normalizer or from a
+    Metaspace pre-tokenizer, Strip decoder; plus the GGUF with add_space_prefix = true (llama.cpp's prefix)."""
+    tokens, scores, types = gguf_tokenizer_fields(os.path.join(OUT, "tiny_gemma.gguf"))
+    base = Tokenizer.from_file(os.path.join(OUT, "tiny_gemma", "tokenizer.json"))
+    strip = decoders.Sequence([decoders.Replace("\u2581", " "), decoders.ByteFallback(), decoders.Fuse(),
+                               decoders.Strip(" ", 1, 0)])
+    out = {}
+    for name in ("tiny_llama2", "tiny_metaspace"):
+        tk = Tokenizer.from_str(base.to_str())
+        if name == "tiny_llama2":
+            tk.normalizer = normalizers.Sequence([normalizers.Prepend("\u2581"), normalizers.Replace(" ", "\u2581")])
+            tk.pre_tokenizer = None
+        else:
+            tk.normalizer = None
+            tk.pre_tokenizer = pre_tokenizers.Metaspace(replacement="\u2581", prepend_scheme="first", split=False)
+        tk.decoder = strip
+        os.makedirs(os.path.join(OUT, name), exist_ok=True)
+        tk.save(os.path.join(OUT, name, "tokenizer.json"))
+        cases = []
+        for text in TEXTS:
+            ids = tk.encode(text).ids
+            cases.append(dict(text=text, ids=ids, decoded_skip_special=tk.decode(ids, skip_special_tokens=True)))
+        out[name] = dict(vocabulary_size=tk.get_vocab_size(), cases=cases)
+    with open(os.path.join(OUT, "variants_golden.json"), "w") as f:
+        json.dump(out, f, ensure_ascii=False, indent=1)
+    w = gguf.GGUFWriter(os.path.join(OUT, "tiny_prefix.gguf"), arch="llama")
+    w.add_tokenizer_model("llama")
+    w.add_token_list(tokens)
+    w.add_token_scores(scores)
+    w.add_token_types(types)
+    w.add_bos_token_id(tokens.index("<bos>"))
+    w.add_eos_token_id(tokens.index("<eos>"))
+    w.add_unk_token_id(tokens.index("<unk>"))
+    w.add_add_bos_token(True)
+    w.add_add_space_prefix(True)
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+
+
 def main():
     ap = argparse.ArgumentParser()
+    ap.add_argument("--variants-only", action="store_true")
     ap.add_argument("--gguf", default=os.path.expanduser(
         "~/.cache/llmtune/models/gemma3-270m/gemma-3-270m-q4_k_m.gguf"))
     args = ap.parse_args()
     os.makedirs(OUT, exist_ok=True)
-    tok = real_goldens(args.gguf)
-    tiny(args.gguf, tok)
+    if not args.variants_only:
+        tok = real_goldens(args.gguf)
+        tiny(args.gguf, tok)
+    variants()
 
 
 if __name__ == "__main__":
