@@ -7,7 +7,8 @@
 // MLP = down(gelu_tanh(gate(x)) * up(x)). Attention: grouped-query heads, RMSNorm of every query and key head
 // (q_norm / k_norm) before rotate-half RoPE, scale query_pre_attn_scalar^-0.5. Local layers see a sliding window
 // and use rope base 1e4; global layers (every 6th by default) see everything and use rope base 1e6.
-// Embeddings are multiplied by sqrt(hidden) (in fp32, like HF's normalizer cast to the weight dtype) and tied
+// Embeddings are multiplied by sqrt(hidden) in fp32 (HF casts its normalizer to the weight dtype, fp32 when it runs
+// in fp32; llama.cpp scales by sqrtf(n_embd)); a bf16 run of HF would use bf16(sqrt(640)) = 25.25 instead) and tied
 // to the output head. The 262k-row embedding stays in its stored encoding (e.g. Q6_K / Q8_0): lookups
 // dequantize single rows and the head multiplies the quantized matrix directly.
 //

@@ -100,6 +100,27 @@ final class Gemma3ParityTests: XCTestCase {
         XCTAssertGreaterThan(change, 1e-3)
     }
 
+    /// Gradients reach a trainable projection through every Gemma-specific op (QK-norm, offset norms, GELU-tanh,
+    /// embedding scale, sliding-window attention).
+    func testGradientReachesATrainableProjection() throws {
+        let model = try ModelRegistry.loadModel(Gemma3TestSupport.root.appendingPathComponent("tiny-gemma3"))
+        let target = model.linearLayers[0]   // layer 0 q_proj
+        guard let original = target as? Linear, case .quantized(let q) = original.weight else {
+            return XCTFail("expected a loaded Linear")
+        }
+        let dense = Tensor(zeros: [q.rows, q.columns])
+        q.dequantizeRows(0..<q.rows, into: dense.pointer)
+        dense.requiresGrad = true
+        XCTAssertTrue(model.replaceLinear(Linear(path: target.path, weight: .dense(dense), bias: nil)))
+        let ids = [2, 5, 9, 77, 40, 3, 11, 60]
+        let logits = model.forward(tokens: ids, batch: 1, cache: nil, lastOnly: false)
+        let loss = logits.reshaped([ids.count, model.vocabularySize]).crossEntropy(targets: Array(ids.dropFirst()) + [1])
+        loss.backward()
+        let grad = try XCTUnwrap(dense.grad).toArray()
+        XCTAssertGreaterThan(grad.map { abs($0) }.max() ?? 0, 1e-6)
+        XCTAssertFalse(grad.contains { !$0.isFinite })
+    }
+
     func testGGUFNameMap() {
         XCTAssertEqual(Gemma3Configuration.ggufName("model.layers.3.post_feedforward_layernorm.weight"),
                        "blk.3.post_ffw_norm.weight")

@@ -137,5 +137,10 @@ final class SentencePieceTokenizerTests: XCTestCase {
         XCTAssertEqual(tokenizer.bosTokenId, golden.bos_token_id)
         check(tokenizer, golden, "gemma3")
         XCTAssertEqual(tokenizer.eosTokenIds, [1, 106])   // <eos>, then <end_of_turn>
+        // The built-in Gemma chat template renders "<bos>" itself; its ids equal transformers' for the same text.
+        let turn = try XCTUnwrap(golden.cases.first { $0.text.hasPrefix("<start_of_turn>user") })
+        let chat = ChatTemplate.gemma.encode([ChatMessage(role: "user", content: "What is 2+2?")], tokenizer: tokenizer,
+                                             addGenerationPrompt: true)
+        XCTAssertEqual(chat, turn.ids)
     }
 }
