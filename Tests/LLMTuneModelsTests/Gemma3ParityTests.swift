@@ -3,6 +3,7 @@
 import Foundation
 import XCTest
 @testable import LLMTuneModels
+import LLMTuneFormats
 import LLMTuneTensor
 
 enum Gemma3TestSupport {
@@ -119,6 +120,30 @@ final class Gemma3ParityTests: XCTestCase {
         let grad = try XCTUnwrap(dense.grad).toArray()
         XCTAssertGreaterThan(grad.map { abs($0) }.max() ?? 0, 1e-6)
         XCTAssertFalse(grad.contains { !$0.isFinite })
+    }
+
+    /// A multimodal "gemma3" checkpoint (text_config, weights under model.language_model.*) loads its text model.
+    func testMultimodalWrapperCheckpoint() throws {
+        let source = Gemma3TestSupport.root.appendingPathComponent("tiny-gemma3")
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gemma3-wrapped-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = try SafetensorsFile(url: source.appendingPathComponent("model.safetensors"))
+        let renamed: [SafetensorsWriter.Tensor] = file.tensors.map { t in
+            let name = t.name.hasPrefix("model.") ? "model.language_model." + t.name.dropFirst("model.".count) : t.name
+            return (name: name, dtype: t.dtype, shape: t.shape, bytes: Array(file.bytes(for: t)))
+        }
+        try SafetensorsWriter.write(tensors: renamed, to: dir.appendingPathComponent("model.safetensors"))
+        let text = try XCTUnwrap(JSONSerialization.jsonObject(
+            with: Data(contentsOf: source.appendingPathComponent("config.json"))) as? [String: Any])
+        let wrapped: [String: Any] = ["model_type": "gemma3", "text_config": text]
+        try JSONSerialization.data(withJSONObject: wrapped).write(to: dir.appendingPathComponent("config.json"))
+        let model = try ModelRegistry.loadModel(dir)
+        let (g, expected) = try Fixtures.golden("gemma3/tiny-gemma3/golden.json")
+        let got = Autograd.noGrad { model.logits(g.input_ids[0]).toArray() }
+        var worst: Float = 0
+        for i in got.indices { worst = max(worst, abs(got[i] - expected[i])) }
+        XCTAssertLessThan(worst, 1e-4)
     }
 
     func testGGUFNameMap() {
