@@ -33,7 +33,8 @@ extension BPETokenizer {
         guard model == "gpt2" else {
             throw TokenizerError.unsupportedComponent(
                 kind: "tokenizer.ggml.model", type: model, source: source,
-                hint: "Only byte-level BPE ('gpt2') vocabularies are supported; 'llama' (SentencePiece) is not yet.")
+                hint: "BPETokenizer reads byte-level ('gpt2') vocabularies; load 'llama' (SentencePiece) ones with "
+                    + "SentencePieceTokenizer.load(ggufMetadata:) or AutoTokenizer.")
         }
         guard let tokenValues = metadata["tokenizer.ggml.tokens"]?.array else {
             throw TokenizerError.missingKey(key: "tokenizer.ggml.tokens", source: source)

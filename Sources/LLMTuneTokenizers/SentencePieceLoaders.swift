@@ -1,0 +1,230 @@
+// Loading a SentencePiece-style BPE tokenizer from GGUF metadata (tokenizer.ggml.model = "llama", llama.cpp's
+// SPM vocabulary: tokens, scores, token types, add_bos / add_eos / add_space_prefix) and from tokenizer.json
+// (model BPE with byte_fallback; normalizer Replace " " -> "▁" / Prepend "▁", or pre-tokenizer Metaspace;
+// decoder Replace / ByteFallback / Fuse / Strip).
+
+import Foundation
+import LLMTuneFormats
+
+extension SentencePieceTokenizer {
+    // MARK: GGUF
+
+    /// Builds the tokenizer from GGUF metadata with `tokenizer.ggml.model` = "llama".
+    public static func load(ggufMetadata metadata: [String: GGUFValue], source: String = "GGUF") throws
+        -> SentencePieceTokenizer {
+        guard let model = metadata["tokenizer.ggml.model"]?.string else {
+            throw TokenizerError.missingKey(key: "tokenizer.ggml.model", source: source)
+        }
+        guard model == "llama" else {
+            throw TokenizerError.unsupportedComponent(kind: "tokenizer.ggml.model", type: model, source: source,
+                                                      hint: "SentencePieceTokenizer reads 'llama' vocabularies; "
+                                                        + "use AutoTokenizer to pick the right kind.")
+        }
+        guard let tokenValues = metadata["tokenizer.ggml.tokens"]?.array else {
+            throw TokenizerError.missingKey(key: "tokenizer.ggml.tokens", source: source)
+        }
+        var pieces: [String] = []
+        pieces.reserveCapacity(tokenValues.count)
+        for (index, value) in tokenValues.enumerated() {
+            guard let text = value.string else {
+                throw TokenizerError.invalidValue(key: "tokenizer.ggml.tokens[\(index)]", source: source,
+                                                  message: "expected a string")
+            }
+            pieces.append(text)
+        }
+        let V = pieces.count
+        var scores = [Float](repeating: 0, count: V)
+        if let values = metadata["tokenizer.ggml.scores"]?.array {
+            guard values.count == V else {
+                throw TokenizerError.invalidValue(key: "tokenizer.ggml.scores", source: source,
+                                                  message: "\(values.count) scores for \(V) tokens")
+            }
+            for (i, v) in values.enumerated() { scores[i] = Float(v.double ?? 0) }
+        }
+        var types = [GGUFTokenType](repeating: .normal, count: V)
+        if let values = metadata["tokenizer.ggml.token_type"]?.array {
+            guard values.count == V else {
+                throw TokenizerError.invalidValue(key: "tokenizer.ggml.token_type", source: source,
+                                                  message: "\(values.count) types for \(V) tokens")
+            }
+            for (i, v) in values.enumerated() { types[i] = v.int.flatMap(GGUFTokenType.init(rawValue:)) ?? .undefined }
+        }
+        // llama.cpp matches control and unknown tokens (when parsing specials) and user-defined tokens (always)
+        // verbatim in the raw text, before spaces are escaped.
+        var added: [AddedToken] = []
+        var byteIds: Set<Int> = []
+        for (id, type) in types.enumerated() where !pieces[id].isEmpty {
+            switch type {
+            case .control, .unknown: added.append(AddedToken(id: id, content: pieces[id], special: true))
+            case .userDefined: added.append(AddedToken(id: id, content: pieces[id], special: false))
+            case .byte: byteIds.insert(id)
+            default: break
+            }
+        }
+        func validId(_ key: String) throws -> Int? {
+            guard let id = metadata[key]?.int else { return nil }
+            guard id >= 0 && id < V else {
+                if id < 0 || id == Int(UInt32.max) { return nil }
+                throw TokenizerError.invalidValue(key: key, source: source,
+                                                  message: "id \(id) outside the vocabulary (\(V) tokens)")
+            }
+            return id
+        }
+        let bos = try validId("tokenizer.ggml.bos_token_id")
+        let eos = try validId("tokenizer.ggml.eos_token_id")
+        var eosIds: [Int] = []
+        for id in [eos, try validId("tokenizer.ggml.eot_token_id"), try validId("tokenizer.ggml.eom_token_id")]
+            .compactMap({ $0 }) where !eosIds.contains(id) { eosIds.append(id) }
+        for (id, type) in types.enumerated()
+        where (type == .control || type == .userDefined) && BPETokenizer.endOfTurnNames.contains(pieces[id])
+            && !eosIds.contains(id) {
+            eosIds.append(id)
+        }
+        let spacePrefix = metadata["tokenizer.ggml.add_space_prefix"]?.bool ?? true
+        return try SentencePieceTokenizer(configuration: Configuration(
+            pieces: pieces, scores: scores, byteTokenIds: byteIds, addedTokens: added,
+            spaceHandling: .replace(prefix: spacePrefix),
+            addBOS: metadata["tokenizer.ggml.add_bos_token"]?.bool ?? true,
+            addEOS: metadata["tokenizer.ggml.add_eos_token"]?.bool ?? false,
+            decodeStripLeadingSpaces: spacePrefix ? 1 : 0, bosTokenId: bos, eosTokenIds: eosIds,
+            padTokenId: try validId("tokenizer.ggml.padding_token_id"),
+            unknownTokenId: try validId("tokenizer.ggml.unknown_token_id"),
+            chatTemplate: metadata["tokenizer.chat_template"]?.string, source: source))
+    }
+
+    // MARK: tokenizer.json
+
+    /// Loads `tokenizer.json` (+ `tokenizer_config.json` when present) from a folder or a tokenizer.json path.
+    public static func load(directory: URL) throws -> SentencePieceTokenizer {
+        let (tokenizer, config, source) = try AutoTokenizer.readTokenizerFiles(directory)
+        return try load(tokenizerJSON: tokenizer, tokenizerConfig: config, source: source)
+    }
+
+    /// Builds the tokenizer from the bytes of tokenizer.json and tokenizer_config.json.
+    public static func load(tokenizerJSON: [UInt8], tokenizerConfig: [UInt8]?, source: String = "tokenizer.json")
+        throws -> SentencePieceTokenizer {
+        let root = try JSONValue.parse(tokenizerJSON, source: source)
+        let config = try tokenizerConfig.map { try JSONValue.parse($0, source: source + " (tokenizer_config.json)") }
+        return try SentencePieceTokenizer(configuration: configuration(root: root, config: config, source: source))
+    }
+
+    static func configuration(root: JSONValue, config: JSONValue?, source: String) throws -> Configuration {
+        guard let model = root["model"], model.object != nil else {
+            throw TokenizerError.missingKey(key: "model", source: source)
+        }
+        let type = model["type"]?.string ?? "BPE"
+        guard type == "BPE" else {
+            throw TokenizerError.unsupportedComponent(kind: "model", type: type, source: source,
+                                                      hint: "SentencePiece-style tokenizers here are BPE with byte_fallback.")
+        }
+        guard let vocab = model["vocab"]?.object else { throw TokenizerError.missingKey(key: "model.vocab", source: source) }
+        var added: [AddedToken] = []
+        for (index, entry) in (root["added_tokens"]?.array ?? []).enumerated() {
+            guard let id = entry["id"]?.int, let content = entry["content"]?.string else {
+                throw TokenizerError.invalidValue(key: "added_tokens[\(index)]", source: source,
+                                                  message: "needs an integer id and a string content")
+            }
+            added.append(AddedToken(id: id, content: content, special: entry["special"]?.bool ?? false,
+                                    singleWord: entry["single_word"]?.bool ?? false,
+                                    leftStrip: entry["lstrip"]?.bool ?? false, rightStrip: entry["rstrip"]?.bool ?? false,
+                                    normalized: false))
+        }
+        var maxId = -1
+        for (_, v) in vocab { maxId = max(maxId, v.int ?? -1) }
+        for a in added { maxId = max(maxId, a.id) }
+        guard maxId >= 0, maxId < 10_000_000 else {
+            throw TokenizerError.invalidValue(key: "model.vocab", source: source, message: "no plausible ids")
+        }
+        var pieces = [String](repeating: "", count: maxId + 1)
+        for (token, v) in vocab {
+            guard let id = v.int, id >= 0 else {
+                throw TokenizerError.invalidValue(key: "model.vocab[\(token.debugDescription)]", source: source,
+                                                  message: "ids must be non-negative integers")
+            }
+            pieces[id] = token
+        }
+        for a in added where pieces[a.id].isEmpty { pieces[a.id] = a.content }
+        var merges: [(String, String)] = []
+        for (rank, entry) in (model["merges"]?.array ?? []).enumerated() {
+            if let pair = entry.array, pair.count == 2, let l = pair[0].string, let r = pair[1].string {
+                merges.append((l, r))
+            } else if let text = entry.string, let pair = BPETokenizer.splitMerge(text) {
+                merges.append(pair)
+            } else {
+                throw TokenizerError.invalidValue(key: "model.merges[\(rank)]", source: source,
+                                                  message: "expected \"left right\" or [left, right]")
+            }
+        }
+
+        // Spaces: a normalizer (Gemma: Replace; Llama-2: Prepend + Replace) or a Metaspace pre-tokenizer.
+        let normalizer = try root["normalizer"].map { try NormalizerFactory.make($0, source: source) } ?? nil
+        var spaces = SpaceHandling.replace(prefix: false)
+        if let pre = root["pre_tokenizer"], !pre.isNull {
+            spaces = try spaceHandling(pre, hasNormalizer: normalizer != nil, source: source) ?? spaces
+        }
+        var strip = 0
+        if let decoder = root["decoder"], !decoder.isNull {
+            let steps = decoder["type"]?.string == "Sequence" ? (decoder["decoders"]?.array ?? []) : [decoder]
+            for step in steps where step["type"]?.string == "Strip" { strip = step["start"]?.int ?? 0 }
+            for step in steps where step["type"]?.string == "Metaspace" {
+                if (step["prepend_scheme"]?.string ?? "always") != "never" { strip = 1 }
+            }
+        }
+
+        let idOf: (String) -> Int? = { name in added.first(where: { $0.content == name })?.id ?? vocab[name]?.int }
+        func configTokenId(_ key: String) -> Int? {
+            guard let value = config?[key] else { return nil }
+            return (value.string ?? value["content"]?.string).flatMap(idOf)
+        }
+        // BOS / EOS insertion from the post-processor (transformers v5 rule); else the config's add_bos_token.
+        var addBOS = config?["add_bos_token"]?.bool ?? true
+        var addEOS = config?["add_eos_token"]?.bool ?? false
+        var bos = configTokenId("bos_token") ?? idOf("<bos>") ?? idOf("<s>")
+        var eos = configTokenId("eos_token") ?? idOf("<eos>") ?? idOf("</s>")
+        if let json = root["post_processor"], !json.isNull,
+           let processor = try PostProcessorFactory.make(json, source: source, idOf: idOf) {
+            let marked = processor.process([-1])
+            let at = marked.firstIndex(of: -1) ?? 0
+            addBOS = at > 0
+            if at > 0 { bos = marked[0] }
+            addEOS = at + 1 < marked.count
+            if addEOS { eos = marked[at + 1] }
+        }
+        var eosIds = eos.map { [$0] } ?? []
+        for a in added where a.special && BPETokenizer.endOfTurnNames.contains(a.content) && !eosIds.contains(a.id) {
+            eosIds.append(a.id)
+        }
+        var template: String?
+        if let t = config?["chat_template"] {
+            template = t.string ?? (t.array?.first { $0["name"]?.string == "default" } ?? t.array?.first)?["template"]?.string
+        }
+        return Configuration(
+            pieces: pieces, merges: merges, addedTokens: added, spaceHandling: spaces, normalizer: normalizer,
+            addBOS: addBOS, addEOS: addEOS, decodeStripLeadingSpaces: strip, bosTokenId: bos, eosTokenIds: eosIds,
+            padTokenId: configTokenId("pad_token") ?? idOf("<pad>"),
+            unknownTokenId: model["unk_token"]?.string.flatMap(idOf) ?? configTokenId("unk_token"),
+            chatTemplate: template, source: source)
+    }
+
+    /// The space handling a pre-tokenizer describes; nil when it leaves the text as the normalizer made it.
+    private static func spaceHandling(_ json: JSONValue, hasNormalizer: Bool, source: String) throws -> SpaceHandling? {
+        switch json["type"]?.string {
+        case "Metaspace":
+            let legacyPrefix = json["add_prefix_space"]?.bool
+            let scheme = json["prepend_scheme"]?.string ?? (legacyPrefix == false ? "never" : "always")
+            return .metaspace(prependScheme: scheme, split: json["split"]?.bool ?? true)
+        case "Split" where hasNormalizer && json["pattern"]?["String"]?.string == " ":
+            return nil   // GemmaTokenizer: splits on spaces the normalizer already replaced, a no-op
+        case "Sequence":
+            var result: SpaceHandling?
+            for step in json["pretokenizers"]?.array ?? [] {
+                if let s = try spaceHandling(step, hasNormalizer: hasNormalizer, source: source) { result = s }
+            }
+            return result
+        default:
+            throw TokenizerError.unsupportedComponent(
+                kind: "pre-tokenizer", type: json["type"]?.string ?? "?", source: source,
+                hint: "SentencePiece-style tokenizers support Metaspace, or a normalizer replacing spaces.")
+        }
+    }
+}
