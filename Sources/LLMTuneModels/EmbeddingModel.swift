@@ -206,7 +206,7 @@ public enum EmbeddingModelLoader {
     /// The encoder of a folder and its tokenizer.
     public static func load(_ url: URL, options: LoadOptions = LoadOptions()) throws -> (EmbeddingModel, Tokenizer) {
         let model = try loadModel(url, options: options)
-        return (model, try TokenizerLoader.load(directory: url))
+        return (model, try AutoTokenizer.load(directory: url))
     }
 
     /// The full sentence-transformers pipeline of a folder. Without modules.json: mean pooling, L2-normalised.

@@ -36,7 +36,7 @@ public struct Architecture {
 
 public enum ModelRegistry {
     /// Every architecture LLMTune can run, keyed by `model_type` / `general.architecture`.
-    nonisolated(unsafe) public static var architectures: [Architecture] = [Architecture.llama, Architecture.gpt2]
+    nonisolated(unsafe) public static var architectures: [Architecture] = [.llama, .gemma3, .gpt2]
 
     public static var knownNames: [String] { architectures.flatMap(\.names) }
 
@@ -52,7 +52,7 @@ public enum ModelRegistry {
         if isGGUF(url) {
             let file = try GGUFFile(url: url)
             let model = try loadModel(gguf: file, url: url, options: options)
-            let tokenizer = try BPETokenizer.load(ggufMetadata: file.metadata, source: url.path)
+            let tokenizer = try AutoTokenizer.load(ggufMetadata: file.metadata, source: url.path)
             return LoadedModel(model: model, tokenizer: tokenizer, source: url)
         }
         let model = try loadModel(url, options: options)
@@ -88,9 +88,9 @@ public enum ModelRegistry {
     public static func loadTokenizer(_ url: URL) throws -> Tokenizer {
         if isGGUF(url) {
             let file = try GGUFFile(url: url)
-            return try BPETokenizer.load(ggufMetadata: file.metadata, source: url.path)
+            return try AutoTokenizer.load(ggufMetadata: file.metadata, source: url.path)
         }
-        return try TokenizerLoader.load(directory: url)
+        return try AutoTokenizer.load(directory: url)
     }
 
     static func isGGUF(_ url: URL) -> Bool {

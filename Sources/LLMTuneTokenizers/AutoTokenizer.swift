@@ -1,7 +1,7 @@
 // One entry point that picks the tokenizer kind a checkpoint describes (like transformers' AutoTokenizer):
 // GGUF `tokenizer.ggml.model` ("gpt2" byte-level BPE, "llama" SentencePiece-style BPE) or tokenizer.json's
-// model and pre-tokenizer (ByteLevel -> BPETokenizer; byte_fallback / Metaspace / "▁" normalizer ->
-// SentencePieceTokenizer).
+// model and pre-tokenizer (WordPiece -> WordPieceTokenizer; ByteLevel -> BPETokenizer; byte_fallback /
+// Metaspace / "▁" normalizer -> SentencePieceTokenizer).
 
 import Foundation
 import LLMTuneFormats
@@ -20,6 +20,9 @@ public enum AutoTokenizer {
     public static func load(directory: URL) throws -> Tokenizer {
         let (tokenizer, config, source) = try readTokenizerFiles(directory)
         let root = try JSONValue.parse(tokenizer, source: source)
+        if WordPieceTokenizer.isWordPiece(root) {
+            return try WordPieceTokenizer.load(tokenizerJSON: tokenizer, tokenizerConfig: config, source: source)
+        }
         if isSentencePiece(root) {
             return try SentencePieceTokenizer.load(tokenizerJSON: tokenizer, tokenizerConfig: config, source: source)
         }

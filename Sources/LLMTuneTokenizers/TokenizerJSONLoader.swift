@@ -5,17 +5,6 @@
 
 import Foundation
 
-/// Loads a checkpoint's tokenizer.json whatever its model kind (dispatch on `model.type`).
-public enum TokenizerLoader {
-    /// The tokenizer of a checkpoint folder, or of a tokenizer.json path.
-    public static func load(directory: URL) throws -> Tokenizer {
-        let file = directory.pathExtension == "json" ? directory : directory.appendingPathComponent("tokenizer.json")
-        let root = try JSONValue.parse(BPETokenizer.readFile(file), source: file.path)
-        if WordPieceTokenizer.isWordPiece(root) { return try WordPieceTokenizer.load(directory: directory) }
-        return try BPETokenizer.load(directory: directory)
-    }
-}
-
 extension BPETokenizer {
     /// Loads `tokenizer.json` and, when present, `tokenizer_config.json` from a checkpoint folder
     /// (or from the folder of a given tokenizer.json file).

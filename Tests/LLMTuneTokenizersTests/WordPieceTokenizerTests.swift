@@ -74,10 +74,10 @@ final class WordPieceTokenizerTests: XCTestCase {
     }
 
     func testDispatchingLoaderPicksWordPieceOrBPE() throws {
-        XCTAssertTrue(try TokenizerLoader.load(directory: Fixtures.url("wordpiece/tiny")) is WordPieceTokenizer)
-        XCTAssertTrue(try TokenizerLoader.load(directory: Fixtures.url("wordpiece/tiny/tokenizer.json"))
+        XCTAssertTrue(try AutoTokenizer.load(directory: Fixtures.url("wordpiece/tiny")) is WordPieceTokenizer)
+        XCTAssertTrue(try AutoTokenizer.load(directory: Fixtures.url("wordpiece/tiny/tokenizer.json"))
             is WordPieceTokenizer)
-        XCTAssertTrue(try TokenizerLoader.load(directory: Fixtures.url("tiny_smollm")) is BPETokenizer)
+        XCTAssertTrue(try AutoTokenizer.load(directory: Fixtures.url("tiny_smollm")) is BPETokenizer)
         // The BPE loader names the right entry point for a WordPiece file.
         XCTAssertThrowsError(try BPETokenizer.load(directory: Fixtures.url("wordpiece/tiny"))) { error in
             XCTAssertTrue("\(error)".contains("WordPiece"), "\(error)")
