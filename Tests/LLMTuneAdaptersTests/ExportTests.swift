@@ -157,4 +157,35 @@ final class ExportTests: XCTestCase {
         XCTAssertEqual(config["eos_token"] as? String, "<|im_end|>")
         XCTAssertNotNil(config["chat_template"] as? String)
     }
+
+    /// transformers and the `gguf` package read the three exports (LLMTUNE_PYTHON_CHECKS=1): the HF folder and the merged
+    /// GGUF give the adapter's logits; the GGUF LoRA's base + alpha/r·B·A equals the merged GGUF.
+    func testReferenceToolsReadExports() throws {
+        guard ProcessInfo.processInfo.environment["LLMTUNE_PYTHON_CHECKS"] == "1" else {
+            throw XCTSkip("set LLMTUNE_PYTHON_CHECKS=1 (needs python3 with torch, transformers, gguf)")
+        }
+        let dir = Fixtures.temporaryDirectory(self)
+        let (model, set) = try adapted(Fixtures.ggufModel)
+        var exporter = Exporter(source: Fixtures.ggufModel, model: model, adapter: set)
+        try exporter.export(to: dir.appendingPathComponent("hf"), format: .safetensors)
+        try exporter.export(to: dir.appendingPathComponent("merged.gguf"), format: .gguf)
+        try exporter.export(to: dir.appendingPathComponent("lora.gguf"), format: .ggufLoRA)
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("tools/reference/peft_check_export.py")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", script.path, "--logits", Fixtures.url("peft-tiny-llama.logits.f32").path,
+                             "--ids", Fixtures.url("adapters.json").path, "--hf", dir.appendingPathComponent("hf").path,
+                             "--gguf", dir.appendingPathComponent("merged.gguf").path,
+                             "--gguf-lora", dir.appendingPathComponent("lora.gguf").path,
+                             "--base-gguf", Fixtures.ggufModel.path]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        print(output)
+        XCTAssertEqual(process.terminationStatus, 0, output)
+    }
 }
