@@ -73,6 +73,7 @@ def main():
     os.remove(os.path.join(d, "README.md"))   # PEFT's model card template
     cfg = json.load(open(os.path.join(d, "adapter_config.json")))
     cfg["base_model_name_or_path"] = "tiny-llama"
+    cfg["target_modules"] = sorted(cfg["target_modules"])   # PEFT writes a set: fix the order
     json.dump(cfg, open(os.path.join(d, "adapter_config.json"), "w"), indent=2, sort_keys=True)
     out.astype("<f4").tofile(os.path.join(OUT, "peft-tiny-llama.logits.f32"))
     # PEFT must reload its own files to the same logits.
@@ -97,6 +98,7 @@ def main():
     os.remove(os.path.join(d, "README.md"))   # PEFT's model card template
     cfg = json.load(open(os.path.join(d, "adapter_config.json")))
     cfg["base_model_name_or_path"] = "tiny-llama"
+    cfg["target_modules"] = sorted(cfg["target_modules"])   # PEFT writes a set: fix the order
     json.dump(cfg, open(os.path.join(d, "adapter_config.json"), "w"), indent=2, sort_keys=True)
     again = PeftModel.from_pretrained(base_model(), d).eval()
     assert np.abs(logits_of(again, ids) - out).max() < 1e-6
