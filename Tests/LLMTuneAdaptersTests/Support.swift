@@ -43,3 +43,22 @@ func maxAbsDifference(_ a: [Float], _ b: [Float]) -> Float {
     precondition(a.count == b.count, "\(a.count) vs \(b.count) values")
     return zip(a, b).reduce(0) { max($0, abs($1.0 - $1.1)) }
 }
+
+/// Runs `tools/reference/<script>` with python3; returns the exit status and the combined output.
+func runPythonScript(_ script: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
+    let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("tools/reference/\(script)")
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = ["python3", url.path] + arguments
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = pipe
+    try process.run()
+    let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    print(output)
+    return (process.terminationStatus, output)
+}
+
+var pythonChecksEnabled: Bool { ProcessInfo.processInfo.environment["LLMTUNE_PYTHON_CHECKS"] == "1" }
