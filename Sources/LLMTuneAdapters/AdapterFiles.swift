@@ -50,31 +50,41 @@ extension AdapterSet {
     /// The adapter_config.json object, with the fields PEFT 0.21 writes for a plain LoRA.
     func peftConfig(baseModel: String) -> [String: Any] {
         let c = configuration
-        var targets = c.targets
-        if c.targetsAllLinear {
-            // PEFT expands "all-linear" to the module names it found; do the same so any version can load it.
-            var seen = Set<String>()
-            targets = layers.compactMap { l in
-                let n = String(l.path.split(separator: ".").last ?? "")
-                return seen.insert(n).inserted ? n : nil
-            }
+        // PEFT selects modules by name suffix and layer index. Write the names and indices of the adapted layers
+        // (as PEFT itself expands "all-linear"), so any version selects at least these modules; a module PEFT would
+        // add beyond them has no saved weights and keeps B = 0, which changes nothing.
+        var seen = Set<String>()
+        let targets = layers.compactMap { l -> String? in
+            let n = String(l.path.split(separator: ".").last ?? "")
+            return seen.insert(n).inserted ? n : nil
         }
+        let indices = Set(layers.compactMap { AdapterSet.layerIndex($0.path) }).sorted()
+        let everyLayer = indices == Array(0..<model.layerCount)
         let rank = layers.first?.rank ?? c.rank
         // An adapter loaded from mlx-lm keeps its own scale: store the alpha that reproduces it.
         let scale = layers.first?.scale ?? c.scale
         let alpha = c.useRSLoRA ? scale * Float(rank).squareRoot() : scale * Float(rank)
+        // Layers whose rank or scale differ from the first one's (loaded adapters) go into PEFT's patterns.
+        func effectiveAlpha(_ l: LoRALinear) -> Float {
+            c.useRSLoRA ? l.scale * Float(l.rank).squareRoot() : l.scale * Float(l.rank)
+        }
+        var rankPattern: [String: Any] = [:], alphaPattern: [String: Any] = [:]
+        for l in layers {
+            if l.rank != rank { rankPattern[l.path] = l.rank }
+            if abs(effectiveAlpha(l) - alpha) > 1e-6 * max(1, abs(alpha)) { alphaPattern[l.path] = jsonNumber(effectiveAlpha(l)) }
+        }
         let null = NSNull()
         var config: [String: Any] = [
-            "alpha_pattern": [String: Any](), "auto_mapping": null, "base_model_name_or_path": baseModel,
+            "alpha_pattern": alphaPattern, "auto_mapping": null, "base_model_name_or_path": baseModel,
             "bias": "none", "exclude_modules": null, "fan_in_fan_out": false, "inference_mode": true,
             "init_lora_weights": c.initialization == .gaussian ? "gaussian" as Any : true as Any,
             "layer_replication": null, "layers_pattern": null, "layers_to_transform": null, "loftq_config": [String: Any](),
             "lora_alpha": jsonNumber(alpha), "lora_bias": false, "lora_dropout": jsonNumber(c.dropout),
             "megatron_config": null, "megatron_core": "megatron.core", "modules_to_save": null, "peft_type": "LORA",
-            "r": rank, "rank_pattern": [String: Any](), "revision": null, "target_modules": targets,
+            "r": rank, "rank_pattern": rankPattern, "revision": null, "target_modules": targets,
             "task_type": "CAUSAL_LM", "use_dora": false, "use_rslora": c.useRSLoRA,
         ]
-        if let range = c.layers { config["layers_to_transform"] = Array(range) }
+        if !everyLayer && !indices.isEmpty { config["layers_to_transform"] = indices }
         return config
     }
 

@@ -67,33 +67,27 @@ final class AdapterSaveTests: XCTestCase {
         }
     }
 
-    /// Python PEFT loads the adapter LLMTune wrote (from the GGUF model) and gives the same logits.
+    /// Python PEFT loads adapters LLMTune wrote and gives the same logits: a new all-linear adapter trained on the
+    /// GGUF model (permuted q/k rows), and an mlx-lm adapter re-saved in PEFT's layout (its scale becomes lora_alpha).
     func testPEFTLoadsLLMTuneAdapter() throws {
-        guard ProcessInfo.processInfo.environment["LLMTUNE_PYTHON_CHECKS"] == "1" else {
+        guard pythonChecksEnabled else {
             throw XCTSkip("set LLMTUNE_PYTHON_CHECKS=1 (needs python3 with torch, transformers, peft)")
         }
         let model = try ModelRegistry.loadModel(Fixtures.ggufModel)
         let set = try AdapterSet.apply(to: model, configuration: LoRAConfiguration(rank: 4, alpha: 8, targets: ["all-linear"], seed: 5))
         var rng = SeededGenerator(seed: 6)
         for l in set.layers { l.b.copyElements(from: Tensor.randn(l.b.shape, std: 0.4, using: &rng)) }
-        let dir = Fixtures.temporaryDirectory(self)
-        try set.save(to: dir, baseModel: "tiny-llama")
-        let logits = batchLogits(model)
-        try logits.withUnsafeBytes { try Data($0).write(to: dir.appendingPathComponent("llmtune_logits.f32")) }
-        try JSONSerialization.data(withJSONObject: Fixtures.inputIDs).write(to: dir.appendingPathComponent("llmtune_ids.json"))
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("tools/reference/peft_check_llmtune_adapter.py")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", script.path, dir.path, "--model", Fixtures.hfModel.path]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        print(output)
-        XCTAssertEqual(process.terminationStatus, 0, output)
-        XCTAssertTrue(output.contains("OK"), output)
+        let mlxModel = try ModelRegistry.loadModel(Fixtures.hfModel)
+        let mlx = try AdapterSet.load(from: Fixtures.url("mlx-tiny-llama"), into: mlxModel)
+        for (model, set) in [(model, set), (mlxModel, mlx)] {
+            let dir = Fixtures.temporaryDirectory(self)
+            try set.save(to: dir, baseModel: "tiny-llama")
+            let logits = batchLogits(model)
+            try logits.withUnsafeBytes { try Data($0).write(to: dir.appendingPathComponent("llmtune_logits.f32")) }
+            try JSONSerialization.data(withJSONObject: Fixtures.inputIDs).write(to: dir.appendingPathComponent("llmtune_ids.json"))
+            let result = try runPythonScript("peft_check_llmtune_adapter.py", [dir.path, "--model", Fixtures.hfModel.path])
+            XCTAssertEqual(result.status, 0, result.output)
+            XCTAssertTrue(result.output.contains("OK"), result.output)
+        }
     }
 }
