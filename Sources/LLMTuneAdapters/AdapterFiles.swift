@@ -313,3 +313,34 @@ func transpose(_ m: [Float], rows: Int, columns: Int) -> [Float] {
     for i in 0..<rows { for j in 0..<columns { out[j * rows + i] = m[i * columns + j] } }
     return out
 }
+
+extension AdapterSet {
+    /// Overwrites this set's A and B with the tensors of a PEFT adapter_model.safetensors in `directory` (for
+    /// resuming training: the same modules, ranks and shapes are required). The layers stay in place.
+    public func restore(from directory: URL) throws {
+        let url = directory.appendingPathComponent(AdapterSet.peftWeightsName)
+        guard FileManager.default.fileExists(atPath: url.path) else {
+            throw AdapterError.missingFile(path: url.path, hint: "Pass a folder written by AdapterSet.save.")
+        }
+        let file = try SafetensorsFile(url: url)
+        var values: [(Tensor, [Float])] = []
+        for l in layers {
+            for (matrix, tensor) in [("lora_A", l.a), ("lora_B", l.b)] {
+                let key = AdapterSet.peftKey(l.path, matrix)
+                guard let info = file.tensor(named: key) else {
+                    throw AdapterError.missingPair(module: l.path, missing: matrix, file: url.path)
+                }
+                guard info.shape == tensor.shape else {
+                    throw AdapterError.shapeMismatch(key: key, expected: tensor.shape, found: info.shape, file: url.path)
+                }
+                var v = try file.floats(named: key)
+                if matrix == "lora_B", let layout = model.permutedRotaryRows, let heads = RotaryRowOrder.heads(of: l.path, layout) {
+                    v = RotaryRowOrder.toGGUF(v, heads: heads, headDim: layout.headDim, columns: l.rank)
+                }
+                values.append((tensor, v))
+            }
+        }
+        // Only after every tensor was found and checked: a failed restore leaves the set unchanged.
+        for (tensor, v) in values { tensor.copyElements(from: Tensor(shape: tensor.shape, data: v)) }
+    }
+}

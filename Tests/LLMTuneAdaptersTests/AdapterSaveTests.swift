@@ -67,6 +67,26 @@ final class AdapterSaveTests: XCTestCase {
         }
     }
 
+    /// restore(from:) puts saved values back bit for bit into a live set (resume), also through the q/k permutation.
+    func testRestoreIntoLiveSet() throws {
+        let model = try ModelRegistry.loadModel(Fixtures.ggufModel)
+        let configuration = LoRAConfiguration(rank: 4, alpha: 8, targets: ["q_proj", "k_proj", "down_proj"], seed: 2)
+        let set = try AdapterSet.apply(to: model, configuration: configuration)
+        var rng = SeededGenerator(seed: 8)
+        for l in set.layers { l.b.copyElements(from: Tensor.randn(l.b.shape, std: 0.4, using: &rng)) }
+        let saved = set.parameters.map { $0.tensor.toArray() }
+        let dir = Fixtures.temporaryDirectory(self)
+        try set.save(to: dir, baseModel: "tiny-llama")
+        for (_, p) in set.parameters { p.copyElements(from: Tensor(zeros: p.shape)) }
+        try set.restore(from: dir)
+        XCTAssertEqual(set.parameters.map { $0.tensor.toArray() }, saved)
+        let other = try AdapterSet.apply(to: ModelRegistry.loadModel(Fixtures.ggufModel),
+                                         configuration: LoRAConfiguration(rank: 2, targets: ["q_proj", "k_proj", "down_proj"]))
+        XCTAssertThrowsError(try other.restore(from: dir)) {
+            guard case AdapterError.shapeMismatch = $0 else { return XCTFail("\($0)") }
+        }
+    }
+
     /// Python PEFT loads adapters LLMTune wrote and gives the same logits: a new all-linear adapter trained on the
     /// GGUF model (permuted q/k rows), and an mlx-lm adapter re-saved in PEFT's layout (its scale becomes lora_alpha).
     func testPEFTLoadsLLMTuneAdapter() throws {
