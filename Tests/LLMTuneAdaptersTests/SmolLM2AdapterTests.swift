@@ -21,13 +21,13 @@ final class SmolLM2AdapterTests: XCTestCase {
         let model = loaded.model
         let set = try AdapterSet.apply(to: model, configuration: LoRAConfiguration(rank: 8, alpha: 16, targets: ["all-linear"], seed: 1))
         XCTAssertEqual(set.layers.count, 30 * 7)
-        let tokens = loaded.tokenizer.encode("The quick brown fox jumps over the lazy dog. The capital of France is Paris.",
+        let tokens = loaded.tokenizer.encode("The capital of France is Lyon. The capital of France is Lyon. The capital of France is Lyon.",
                                              addSpecialTokens: false)
         let inputs = Array(tokens.dropLast()), targets = Array(tokens.dropFirst())
         func loss() -> Tensor { model.logits(inputs).crossEntropy(targets: targets) }
         set.setTraining(true)
         var losses: [Float] = []
-        for step in 0..<4 {
+        for step in 0..<6 {
             for (_, p) in set.parameters { p.zeroGrad() }
             let l = loss()
             losses.append(l.item())
@@ -45,7 +45,7 @@ final class SmolLM2AdapterTests: XCTestCase {
                 for (_, p) in set.parameters {
                     let g = p.grad!.toArray()
                     let ptr = p.pointer
-                    for i in 0..<p.count { ptr[i] -= 0.02 * g[i] }
+                    for i in 0..<p.count { ptr[i] -= 0.05 * g[i] }
                 }
             }
         }
@@ -97,14 +97,21 @@ final class SmolLM2AdapterTests: XCTestCase {
                                    directory: URL) throws {
         guard let bin = ProcessInfo.processInfo.environment["LLMTUNE_LLAMA_CPP"] else { return }
         let prompt = "The capital of France is"
-        var ids = tokenizer.encode(prompt, addSpecialTokens: true)
-        let promptCount = ids.count
-        for _ in 0..<12 {
-            let row = Autograd.noGrad { model.logits(ids).toArray().suffix(model.vocabularySize) }
-            ids.append(row.indices.max { row[$0] < row[$1] }! - row.startIndex)
+        func greedy() -> String {
+            var ids = tokenizer.encode(prompt, addSpecialTokens: true)
+            let promptCount = ids.count
+            for _ in 0..<12 {
+                let row = Autograd.noGrad { model.logits(ids).toArray().suffix(model.vocabularySize) }
+                ids.append(row.indices.max { row[$0] < row[$1] }! - row.startIndex)
+            }
+            return tokenizer.decode(Array(ids[promptCount...]), skipSpecialTokens: true)
         }
-        let ours = tokenizer.decode(Array(ids[promptCount...]), skipSpecialTokens: true)
-        print("LLMTune greedy: \(ours.debugDescription)")
+        let ours = greedy()
+        exporter.adapter.remove()
+        let base = greedy()
+        for l in exporter.adapter.layers { model.replaceLinear(l) }
+        print("LLMTune greedy: \(ours.debugDescription), base model: \(base.debugDescription)")
+        XCTAssertNotEqual(ours, base, "the adapter must change the continuation for this check to mean something")
         let merged = directory.appendingPathComponent("merged-f32.gguf"), lora = directory.appendingPathComponent("lora.gguf")
         try exporter.export(to: merged, format: .gguf, quantize: .f32)
         try exporter.export(to: lora, format: .ggufLoRA)
