@@ -1,1 +1,0 @@
-// LLMTuneAdapters: see Package.swift for this layer's role.
