@@ -1,7 +1,5 @@
 // The two adapters between the trainer's protocols and the concrete types of LLMTuneAdapters (AdapterSet) and
-// LLMTuneData (BatchIterator, Batch). Written against those branches' APIs; compiled once they are merged:
-// the integrator deletes the `#if LLMTUNE_CONFORMANCES` line and its `#endif`.
-#if LLMTUNE_CONFORMANCES
+// LLMTuneData (BatchIterator, Batch).
 import Foundation
 import LLMTuneAdapters
 import LLMTuneData
@@ -45,6 +43,5 @@ extension BatchIterator: BatchSource {
     }
 }
 
-/// Needs `public var gradientCheckpointing = false` on LlamaModel, read in its forward pass (see the report).
+/// LlamaModel recomputes its blocks in backward when `gradientCheckpointing` is set.
 extension LlamaModel: GradientCheckpointingModel {}
-#endif

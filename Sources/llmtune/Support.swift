@@ -1,6 +1,7 @@
 // Helpers shared by the subcommands: model resolution and loading, JSON output, sampling options.
 import ArgumentParser
 import Foundation
+import LLMTuneAdapters
 import LLMTuneGeneration
 import LLMTuneHub
 import LLMTuneModels
@@ -12,10 +13,17 @@ struct ModelOptions: ParsableArguments {
     var model: String
     @Flag(help: "Convert quantized weights to fp32 when loading (4-8x the memory; same arithmetic otherwise).")
     var dequantize = false
+    @Option(help: "A LoRA adapter folder to apply (PEFT or mlx-lm layout).")
+    var adapter: String?
 
     func load() throws -> LoadedModel {
         let url = try ModelStore().resolve(model)
-        return try ModelRegistry.load(url, options: LoadOptions(dequantize: dequantize))
+        let loaded = try ModelRegistry.load(url, options: LoadOptions(dequantize: dequantize))
+        if let adapter {
+            let set = try AdapterSet.load(from: URL(fileURLWithPath: adapter), into: loaded.model)
+            set.setTraining(false)
+        }
+        return loaded
     }
 
     func loadTokenizer() throws -> Tokenizer {
