@@ -13,11 +13,18 @@ final class KillResumeTests: XCTestCase {
 
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
 
-    /// The `llmtune` executable built next to this test bundle.
+    /// The `llmtune` executable of the same build configuration as these tests (`swift test` builds it).
     private func binary() throws -> URL {
-        let url = Bundle(for: Self.self).bundleURL.deletingLastPathComponent().appendingPathComponent("llmtune")
+        #if DEBUG
+        let configuration = "debug"
+        #else
+        let configuration = "release"
+        #endif
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let url = root.appendingPathComponent(".build/\(configuration)/llmtune")
         guard FileManager.default.isExecutableFile(atPath: url.path) else {
-            throw XCTSkip("llmtune is not built at \(url.path)")
+            throw XCTSkip("llmtune is not built at \(url.path): run `swift build -c \(configuration)`")
         }
         return url
     }
