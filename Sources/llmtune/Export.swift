@@ -19,7 +19,8 @@ struct Export: ParsableCommand {
         matrix (default: merged matrices keep their source encoding, everything else is copied unchanged).
         """)
 
-    @OptionGroup var modelOptions: ModelOptions
+    @Option(name: .shortAndLong, help: "The base model the adapter was trained on: a pulled name, a .gguf file or a Hugging Face folder.")
+    var model: String
     @Option(help: "The adapter folder (PEFT adapter_config.json + adapter_model.safetensors, or mlx-lm adapters.safetensors).")
     var adapter: String
     @Option(help: "Output: a folder for safetensors, a file for gguf and gguf-lora.")
@@ -42,11 +43,11 @@ struct Export: ParsableCommand {
     }
 
     func run() throws {
-        let source = try ModelStore().resolve(modelOptions.model)
-        let model = try ModelRegistry.loadModel(source)
-        let adapterSet = try AdapterSet.load(from: URL(fileURLWithPath: adapter), into: model)
+        let source = try ModelStore().resolve(model)
+        let base = try ModelRegistry.loadModel(source)
+        let adapterSet = try AdapterSet.load(from: URL(fileURLWithPath: adapter), into: base)
         let outURL = URL(fileURLWithPath: out)
-        var exporter = Exporter(source: source, model: model, adapter: adapterSet)
+        var exporter = Exporter(source: source, model: base, adapter: adapterSet)
         let started = Date()
         try exporter.export(to: outURL, format: ExportFormat(rawValue: format) ?? .safetensors,
                             quantize: quantize.flatMap { Exporter.quantizationNames[$0.lowercased()] })
