@@ -93,11 +93,11 @@ extension MultipleChoiceTask {
     /// " " + choice.
     public static func loadJSONL(_ url: URL) throws -> MultipleChoiceTask {
         let file = url.path
-        let lines = try TaskFiles.jsonLines(url)
+        let lines = try TaskFiles.jsonLinesNumbered(url)
         var examples: [MultipleChoiceExample] = []
-        for (n, object) in lines.enumerated() {
+        for (n, (line, object)) in lines.enumerated() {
             func fail(_ problem: String, _ hint: String = "") -> EvaluationError {
-                .invalidTask(file: file, example: n, problem: problem, hint: hint)
+                .invalidTask(file: file, example: n, line: line, problem: problem, hint: hint)
             }
             guard let query = (object["question"] ?? object["context"]) as? String else {
                 throw fail("missing \"question\" (or \"context\") string", "each line is {\"question\", \"choices\", \"answer\"}")
@@ -203,21 +203,24 @@ enum TaskFiles {
         return data
     }
 
-    /// Non-empty lines of a JSONL file, each a JSON object. Example indices count non-empty lines from 0.
-    static func jsonLines(_ url: URL) throws -> [[String: Any]] {
+    /// Non-empty lines of a JSONL file, each a JSON object, with their 1-based line numbers. Example indices
+    /// count non-empty lines from 0.
+    static func jsonLinesNumbered(_ url: URL) throws -> [(line: Int, object: [String: Any])] {
         let text = String(decoding: try read(url), as: UTF8.self)
-        var out: [[String: Any]] = []
-        for line in text.split(omittingEmptySubsequences: true, whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
+        var out: [(line: Int, object: [String: Any])] = []
+        for (n, line) in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }).enumerated() {
             let trimmed = line.trimmingCharacters(in: .whitespaces)
             if trimmed.isEmpty { continue }
             guard let object = (try? JSONSerialization.jsonObject(with: Data(trimmed.utf8))) as? [String: Any] else {
-                throw EvaluationError.invalidTask(file: url.path, example: out.count, problem: "not a JSON object",
-                                                  hint: "JSONL: one JSON object per line")
+                throw EvaluationError.invalidTask(file: url.path, example: out.count, line: n + 1,
+                                                  problem: "not a JSON object", hint: "JSONL: one JSON object per line")
             }
-            out.append(object)
+            out.append((n + 1, object))
         }
         return out
     }
+
+    static func jsonLines(_ url: URL) throws -> [[String: Any]] { try jsonLinesNumbered(url).map(\.object) }
 
     static func jsonObject(_ url: URL) throws -> [String: Any] {
         let data = try read(url)

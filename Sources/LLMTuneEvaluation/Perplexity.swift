@@ -11,6 +11,7 @@
 // first window is predicted with at least `context - stride` tokens of history. Every token is predicted once.
 import Foundation
 import LLMTuneModels
+import LLMTuneTokenizers
 
 /// Rolling log-likelihood windows over a token list.
 public enum RollingWindows {
@@ -141,5 +142,43 @@ public enum Perplexity {
         default:
             return false
         }
+    }
+}
+
+// MARK: - Text documents
+
+extension Perplexity {
+    /// Documents of a perplexity task: a `.jsonl` file gives one document per line (its `text` field); any other
+    /// file is one document.
+    public static func loadDocuments(_ url: URL) throws -> [String] {
+        if url.pathExtension.lowercased() == "jsonl" {
+            return try TaskFiles.jsonLinesNumbered(url).enumerated().map { n, entry in
+                guard let text = entry.object["text"] as? String else {
+                    throw EvaluationError.invalidTask(file: url.path, example: n, line: entry.line,
+                                                      problem: "missing \"text\" string",
+                                                      hint: "perplexity JSONL lines are {\"text\": ...}")
+                }
+                return text
+            }
+        }
+        let text = String(decoding: try TaskFiles.read(url), as: UTF8.self)
+        guard !text.isEmpty else {
+            throw EvaluationError.invalidTask(file: url.path, example: nil, problem: "the file is empty", hint: "")
+        }
+        return [text]
+    }
+
+    /// Scores text documents: each is tokenized without special tokens and scored from the BOS token (the EOS
+    /// token when there is no BOS), as the harness's `loglikelihood_rolling` does with `prefix_token_id`.
+    public static func evaluate(_ model: LanguageModel, tokenizer: Tokenizer, documents: [String],
+                                context: Int? = nil, stride: Int? = nil, batchSize: Int = 32,
+                                progress: ((Int, Int) -> Void)? = nil) throws -> PerplexityResult {
+        guard let prefix = tokenizer.bosTokenId ?? tokenizer.eosTokenIds.first else {
+            throw EvaluationError.unsupported("the tokenizer has neither a BOS nor an EOS token to start documents with")
+        }
+        let tokens = documents.map { tokenizer.encode($0, addSpecialTokens: false) }
+        return try evaluate(model, documents: tokens, words: documents.map(wordCount),
+                            bytes: documents.map { $0.utf8.count }, prefixToken: prefix, context: context,
+                            stride: stride, batchSize: batchSize, progress: progress)
     }
 }

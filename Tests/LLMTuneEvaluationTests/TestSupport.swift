@@ -4,6 +4,7 @@ import XCTest
 import LLMTuneHub
 import LLMTuneModels
 import LLMTuneTensor
+import LLMTuneTokenizers
 
 enum TestModels {
     /// Tests/LLMTuneModelsTests/Fixtures, found from this file's path.
@@ -47,4 +48,22 @@ struct TokenSource {
         return Int((state >> 33) % UInt64(bound))
     }
     mutating func tokens(_ count: Int, vocabulary: Int = 256) -> [Int] { (0..<count).map { _ in next(vocabulary) } }
+}
+
+/// One token per UTF-8 byte (ids 0...255), BOS 1, EOS 2: a tokenizer for the 256-token tiny model.
+final class ByteTokenizer: Tokenizer, @unchecked Sendable {
+    func encode(_ text: String, addSpecialTokens: Bool) -> [Int] { (addSpecialTokens ? [1] : []) + text.utf8.map { Int($0) } }
+    func decode(_ ids: [Int], skipSpecialTokens: Bool) -> String {
+        String(decoding: ids.filter { $0 >= 0 && $0 < 256 }.map { UInt8($0) }, as: UTF8.self)
+    }
+    var vocabularySize: Int { 256 }
+    var bosTokenId: Int? { 1 }
+    var eosTokenIds: [Int] { [2] }
+    var padTokenId: Int? { nil }
+    var unknownTokenId: Int? { nil }
+    func token(for id: Int) -> String? { id >= 0 && id < 256 ? String(UnicodeScalar(UInt8(id))) : nil }
+    func id(for token: String) -> Int? { token.utf8.count == 1 ? Int(token.utf8.first!) : nil }
+    func isSpecialToken(_ id: Int) -> Bool { false }
+    func pieceBytes(for id: Int) -> [UInt8] { id >= 0 && id < 256 ? [UInt8(id)] : [] }
+    var chatTemplateSource: String? { nil }
 }
