@@ -23,8 +23,14 @@ enum TestModels {
         try ModelRegistry.loadModel(modelFixtures.appendingPathComponent("tiny-llama-q8_0.gguf"))
     }
 
-    /// SmolLM2-135M-Instruct from the store; skips the test when it is not pulled.
+    /// SmolLM2-135M-Instruct from the store; skips the test when it is not pulled, and in debug builds (minutes
+    /// there) unless LLMTUNE_SLOW_TESTS=1. Run with `swift test -c release -Xswiftc -enable-testing`.
     static func smolLM2() throws -> LoadedModel {
+        #if DEBUG
+        if ProcessInfo.processInfo.environment["LLMTUNE_SLOW_TESTS"] != "1" {
+            throw XCTSkip("SmolLM2 evaluation tests run in release builds (or set LLMTUNE_SLOW_TESTS=1)")
+        }
+        #endif
         guard let url = try? ModelStore().resolve("smollm2-135m-instruct") else {
             throw XCTSkip("smollm2-135m-instruct is not pulled (llmtune pull smollm2)")
         }
