@@ -92,20 +92,69 @@ public struct GenerationTaskOptions: Sendable {
     public var limit: Int? = nil
     /// Start text prompts with the BOS token (the harness does for Gemma). Default false.
     public var prependBOS = false
+    /// Chain-of-thought prompting: `chainOfThoughtTrigger` is appended to the prompt (text prompts: after a space;
+    /// chat: to the last user message) and the answer is extracted with `answerPattern`. Default false.
+    public var chainOfThought = false
+    /// The chain-of-thought instruction. Default "Let's think step by step." (Kojima et al., 2022).
+    public var chainOfThoughtTrigger = "Let's think step by step."
+    /// Regular expression whose first match (capture group 1 when present) is the answer; nil = the whole output.
+    /// With chain of thought and no pattern, `ReasoningAnswers.defaultPattern` ("The answer is X.") is used; an
+    /// output without a match answers "" (counted wrong, like the harness's "[invalid]").
+    public var answerPattern: String? = nil
+    /// Self-consistency (Wang et al., 2022): sample this many reasoning paths with `voteSampling` (seed + path
+    /// index) and majority-vote the extracted answers (ties: the answer seen first). Default 1: one greedy output.
+    public var selfConsistency = 1
+    /// Sampling of self-consistency paths. Default temperature 0.7, seed 0.
+    public var voteSampling = SamplingParameters(temperature: 0.7)
+    /// Also score outputs as ranked lists (items split on newlines / commas, list markers dropped): precision@k and
+    /// average precision@k against the references as the relevant set. Default nil: off.
+    public var rankK: Int? = nil
 
     public init() {}
 }
 
+/// Answer extraction and voting for chain-of-thought and self-consistency.
+public enum ReasoningAnswers {
+    /// "The answer is X" up to a sentence end or line end.
+    public static let defaultPattern = #"(?i)the answer is:?\s*(.+?)\s*(?:\.(?:\s|$)|\n|$)"#
+
+    /// The first match of `pattern` in `text` (group 1 when the pattern has one); "" when nothing matches.
+    public static func extract(_ text: String, pattern: String) throws -> String {
+        let regex: NSRegularExpression
+        do { regex = try NSRegularExpression(pattern: pattern) } catch {
+            throw EvaluationError.invalidOption(name: "answer-pattern", problem: "not a valid regular expression: \(pattern)")
+        }
+        guard let m = regex.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) else { return "" }
+        let range = m.numberOfRanges > 1 && m.range(at: 1).location != NSNotFound ? m.range(at: 1) : m.range
+        return Range(range, in: text).map { String(text[$0]) } ?? ""
+    }
+
+    /// The most frequent answer (ties: the one seen first).
+    public static func majority(_ answers: [String]) -> String {
+        var counts: [String: Int] = [:]
+        for a in answers { counts[a, default: 0] += 1 }
+        var best = answers.first ?? ""
+        for a in answers where counts[a]! > counts[best]! { best = a }
+        return best
+    }
+}
+
 public struct GenerationSample: Codable, Sendable {
     public var index: Int
+    /// The scored answer (extracted / voted when chain of thought or self-consistency is on).
     public var output: String
+    /// The generated texts behind `output` (one per self-consistency path), when extraction or voting was used.
+    public var rawOutputs: [String]? = nil
     public var references: [String]
     public var exactMatch: Double
     public var contains: Double
     public var rougeL: Double
+    public var precisionAtK: Double? = nil
+    public var averagePrecisionAtK: Double? = nil
 
     enum CodingKeys: String, CodingKey {
-        case index, output, references, exactMatch = "exact_match", contains, rougeL = "rouge_l"
+        case index, output, rawOutputs = "raw_outputs", references, exactMatch = "exact_match", contains
+        case rougeL = "rouge_l", precisionAtK = "precision_at_k", averagePrecisionAtK = "average_precision_at_k"
     }
 }
 
@@ -120,15 +169,23 @@ public struct GenerationTaskResult: Codable, Sendable {
     public var rougeLStderr: Double
     /// sacrebleu-style corpus BLEU, 0-100.
     public var bleu: Double
+    /// k of the ranked-list metrics, when on.
+    public var rankK: Int? = nil
+    /// Mean precision@k, when on.
+    public var precisionAtK: Double? = nil
+    /// Mean average precision@k (MAP@k), when on.
+    public var averagePrecisionAtK: Double? = nil
     public var samples: [GenerationSample]
 
     enum CodingKeys: String, CodingKey {
         case task, examples, exactMatch = "exact_match", exactMatchStderr = "exact_match_stderr", contains
-        case containsStderr = "contains_stderr", rougeL = "rouge_l", rougeLStderr = "rouge_l_stderr", bleu, samples
+        case containsStderr = "contains_stderr", rougeL = "rouge_l", rougeLStderr = "rouge_l_stderr", bleu
+        case rankK = "k", precisionAtK = "precision_at_k", averagePrecisionAtK = "average_precision_at_k", samples
     }
 
     /// Metrics from outputs (no model): what `GenerationEvaluation.evaluate` reports.
-    public init(task: String, outputs: [String], references: [[String]], normalization: TextNormalization) {
+    public init(task: String, outputs: [String], references: [[String]], normalization: TextNormalization,
+                rankK: Int? = nil) {
         self.task = task
         examples = outputs.count
         samples = outputs.indices.map { i in
@@ -142,6 +199,17 @@ public struct GenerationTaskResult: Codable, Sendable {
         contains = Statistics.mean(co); containsStderr = Statistics.meanStderr(co)
         rougeL = Statistics.mean(rl); rougeLStderr = Statistics.meanStderr(rl)
         bleu = TextMetrics.corpusBLEU(outputs, references: references)
+        if let k = rankK {
+            self.rankK = k
+            for i in samples.indices {
+                let items = TextMetrics.rankedItems(outputs[i], normalization: normalization)
+                let relevant = Set(references[i].map(normalization.apply))
+                samples[i].precisionAtK = TextMetrics.precisionAtK(items, relevant: relevant, k: k)
+                samples[i].averagePrecisionAtK = TextMetrics.averagePrecisionAtK(items, relevant: relevant, k: k)
+            }
+            precisionAtK = Statistics.mean(samples.map { $0.precisionAtK! })
+            averagePrecisionAtK = Statistics.mean(samples.map { $0.averagePrecisionAtK! })
+        }
     }
 }
 
@@ -154,31 +222,56 @@ public enum GenerationEvaluation {
                                 progress: ((Int, Int) -> Void)? = nil) throws -> GenerationTaskResult {
         let count = min(options.limit ?? task.examples.count, task.examples.count)
         guard count > 0 else { throw EvaluationError.invalidOption(name: "limit", problem: "must be >= 1") }
+        guard options.selfConsistency >= 1 else {
+            throw EvaluationError.invalidOption(name: "self-consistency", problem: "must be >= 1")
+        }
+        if let k = options.rankK, k < 1 { throw EvaluationError.invalidOption(name: "rank-k", problem: "must be >= 1") }
+        let pattern = options.answerPattern ?? (options.chainOfThought ? ReasoningAnswers.defaultPattern : nil)
         let generator = Generator(model: model, tokenizer: tokenizer)
         var outputs: [String] = []
+        var raw: [[String]] = []
         for i in 0..<count {
             var generation = options.generation
             let ids: [Int]
             switch task.examples[i].prompt {
-            case .text(let text):
+            case .text(var text):
+                if options.chainOfThought { text += " " + options.chainOfThoughtTrigger }
                 ids = (options.prependBOS ? tokenizer.bosTokenId.map { [$0] } ?? [] : [])
                     + tokenizer.encode(text, addSpecialTokens: false)
                 if generation.stopStrings.isEmpty { generation.stopStrings = options.defaultTextStops }
-            case .chat(let messages):
+            case .chat(var messages):
                 guard let encodeChat else {
                     throw EvaluationError.unsupported("task \(task.name) has chat prompts but no chat template was given")
+                }
+                if options.chainOfThought, let last = messages.lastIndex(where: { $0.role == "user" }) {
+                    messages[last].content += "\n" + options.chainOfThoughtTrigger
                 }
                 ids = try encodeChat(messages)
             }
             guard !ids.isEmpty else {
                 throw EvaluationError.invalidTask(file: task.name, example: i, problem: "the prompt is empty", hint: "")
             }
-            generator.reset()
-            outputs.append(try generator.generate(prompt: ids, options: generation).text)
+            var texts: [String] = []
+            for path in 0..<options.selfConsistency {
+                var g = generation
+                if options.selfConsistency > 1 {
+                    g.sampling = options.voteSampling
+                    g.sampling.seed = options.voteSampling.seed &+ UInt64(path)
+                }
+                generator.reset()
+                texts.append(try generator.generate(prompt: ids, options: g).text)
+            }
+            let answers = try pattern.map { p in try texts.map { try ReasoningAnswers.extract($0, pattern: p) } } ?? texts
+            outputs.append(ReasoningAnswers.majority(answers))
+            raw.append(texts)
             progress?(i + 1, count)
         }
-        return GenerationTaskResult(task: task.name, outputs: outputs,
-                                    references: task.examples[0..<count].map(\.references),
-                                    normalization: options.normalization)
+        var result = GenerationTaskResult(task: task.name, outputs: outputs,
+                                          references: task.examples[0..<count].map(\.references),
+                                          normalization: options.normalization, rankK: options.rankK)
+        if pattern != nil || options.selfConsistency > 1 {
+            for i in result.samples.indices { result.samples[i].rawOutputs = raw[i] }
+        }
+        return result
     }
 }

@@ -162,4 +162,38 @@ public enum TextMetrics {
         for i in 0...(tokens.count - n) { counts[tokens[i..<(i + n)], default: 0] += 1 }
         return counts
     }
+
+    // MARK: Ranked lists
+
+    /// Items of a ranked-list answer: split on newlines and commas, list markers ("1.", "2)", "-", "*") dropped,
+    /// normalized, empty items removed.
+    public static func rankedItems(_ text: String, normalization: TextNormalization) -> [String] {
+        text.split(whereSeparator: { $0 == "\n" || $0 == "," || $0 == "\r\n" }).compactMap { piece in
+            var item = piece.trimmingCharacters(in: .whitespaces)
+            if let marker = item.range(of: #"^(\d+[.)]|[-*•])\s*"#, options: .regularExpression) {
+                item.removeSubrange(marker)
+            }
+            let normalized = normalization.apply(item)
+            return normalized.isEmpty ? nil : normalized
+        }
+    }
+
+    /// |relevant items among the first k| / k.
+    public static func precisionAtK(_ items: [String], relevant: Set<String>, k: Int) -> Double {
+        Double(items.prefix(k).filter(relevant.contains).count) / Double(k)
+    }
+
+    /// Average precision at k: the sum of precision@i at each rank i <= k holding a relevant item (counted once),
+    /// divided by min(k, |relevant|).
+    public static func averagePrecisionAtK(_ items: [String], relevant: Set<String>, k: Int) -> Double {
+        guard !relevant.isEmpty else { return 0 }
+        var hits = 0.0, total = 0.0
+        var seen = Set<String>()
+        for (i, item) in items.prefix(k).enumerated() where relevant.contains(item) && !seen.contains(item) {
+            seen.insert(item)
+            hits += 1
+            total += hits / Double(i + 1)
+        }
+        return total / Double(min(k, relevant.count))
+    }
 }

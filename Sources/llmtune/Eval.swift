@@ -32,7 +32,7 @@ struct Eval: ParsableCommand {
     var limit: Int?
     @Option(name: .customLong("num-fewshot"), help: "Few-shot examples per multiple-choice prompt.")
     var numFewshot: Int = 0
-    @Option(help: "Seed of the few-shot draw.")
+    @Option(help: "Seed of the few-shot draw and of self-consistency sampling.")
     var seed: UInt64 = 1234
     @Option(name: .customLong("batch-size"), help: "Requests sharing one context prefill (never changes results).")
     var batchSize: Int = 32
@@ -52,6 +52,16 @@ struct Eval: ParsableCommand {
     var collapseWhitespace = false
     @Flag(name: .customLong("no-trim"), help: "Exact match / contains: keep leading/trailing whitespace.")
     var noTrim = false
+    @Flag(name: .customLong("chain-of-thought"), help: "Generation: append \"Let's think step by step.\" and extract the answer.")
+    var chainOfThought = false
+    @Option(name: .customLong("answer-pattern"), help: "Generation: regex whose first match (group 1 if any) is the answer (default with --chain-of-thought: \"The answer is X.\").")
+    var answerPattern: String?
+    @Option(name: .customLong("self-consistency"), help: "Generation: sample K reasoning paths and majority-vote the answers.")
+    var selfConsistency: Int = 1
+    @Option(help: "Generation: sampling temperature of self-consistency paths.")
+    var temperature: Float = 0.7
+    @Option(name: .customLong("rank-k"), help: "Generation: also score outputs as ranked lists: precision@k, average precision@k.")
+    var rankK: Int?
     @Flag(help: "Compare base and base+adapter side by side (needs --adapter; not available yet).")
     var compare = false
     @Flag(help: "Print one JSON object: model, config, results per task and a flat metrics map.")
@@ -67,6 +77,9 @@ struct Eval: ParsableCommand {
         if numFewshot < 0 { throw ValidationError("--num-fewshot must be >= 0") }
         if batchSize < 1 { throw ValidationError("--batch-size must be >= 1") }
         if maxTokens < 1 { throw ValidationError("--max-tokens must be >= 1") }
+        if selfConsistency < 1 { throw ValidationError("--self-consistency must be >= 1") }
+        if temperature <= 0 && selfConsistency > 1 { throw ValidationError("--self-consistency needs --temperature > 0") }
+        if let rankK, rankK < 1 { throw ValidationError("--rank-k must be >= 1") }
         if adapter != nil || compare {
             throw ValidationError("adapters land with the LoRA issue: --adapter and --compare are not available yet")
         }
@@ -106,12 +119,21 @@ struct Eval: ParsableCommand {
                                                           collapseWhitespace: collapseWhitespace)
                 options.limit = limit
                 options.prependBOS = prependBOS
+                options.chainOfThought = chainOfThought
+                options.answerPattern = answerPattern
+                options.selfConsistency = selfConsistency
+                options.voteSampling = SamplingParameters(temperature: temperature, seed: seed)
+                options.rankK = rankK
                 let r = try GenerationEvaluation.evaluate(loaded.model, tokenizer: loaded.tokenizer, task: task,
                                                           options: options, encodeChat: { try loaded.encodeChat($0) },
                                                           progress: progress.update)
                 progress.finish()
-                results.append((spec, [("exact_match", r.exactMatch), ("contains", r.contains),
-                                       ("rouge_l", r.rougeL), ("bleu", r.bleu)],
+                var metrics = [("exact_match", r.exactMatch), ("contains", r.contains), ("rouge_l", r.rougeL),
+                               ("bleu", r.bleu)]
+                if let p = r.precisionAtK, let ap = r.averagePrecisionAtK {
+                    metrics += [("precision_at_k", p), ("average_precision_at_k", ap)]
+                }
+                results.append((spec, metrics,
                                 try jsonObject(r, dropping: samples ? [] : ["samples"])))
             case let s where s.hasPrefix("bigbench:"):
                 let task = try MultipleChoiceTask.loadBigBench(bigBenchURL(String(s.dropFirst("bigbench:".count))))
@@ -194,7 +216,11 @@ struct Eval: ParsableCommand {
         let weights = isDirectory.boolValue ? modelURL.appendingPathComponent("model.safetensors") : modelURL
         let sha: Any = (try? SHA256.hexOfFile(at: weights).sha256) ?? NSNull()
         var config: [String: Any] = ["num_fewshot": numFewshot, "seed": seed, "batch_size": batchSize,
-                                     "max_tokens": maxTokens, "tasks": tasks]
+                                     "max_tokens": maxTokens, "tasks": tasks, "chain_of_thought": chainOfThought,
+                                     "self_consistency": selfConsistency]
+        if selfConsistency > 1 { config["temperature"] = Double(temperature) }
+        if let answerPattern { config["answer_pattern"] = answerPattern }
+        if let rankK { config["rank_k"] = rankK }
         if let limit { config["limit"] = limit }
         if let context { config["context"] = context }
         if let stride { config["stride"] = stride }

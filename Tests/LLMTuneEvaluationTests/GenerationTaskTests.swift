@@ -47,4 +47,29 @@ final class GenerationTaskTests: XCTestCase {
                                                             encodeChat: { _ in [104, 105] })
         XCTAssertEqual(viaTemplate.examples, 1)
     }
+
+    /// Self-consistency: K sampled paths (seed + path), answers extracted and majority-voted.
+    func testSelfConsistencyVotesOverSeededPaths() throws {
+        let model = try TestModels.tinyLlama()
+        let tokenizer = ByteTokenizer()
+        let task = GenerationTask(name: "t", examples: [GenerationExample(prompt: .text("abc"), references: ["x"])])
+        var options = GenerationTaskOptions()
+        options.generation.maxTokens = 4
+        options.selfConsistency = 5
+        options.voteSampling = SamplingParameters(temperature: 1.5, seed: 10)
+        options.answerPattern = "^(.)"                     // the first character of each path is its "answer"
+        let result = try GenerationEvaluation.evaluate(model, tokenizer: tokenizer, task: task, options: options)
+        var answers: [String] = []
+        for path in 0..<5 {
+            let text = try Generator(model: model, tokenizer: tokenizer).generate(
+                prompt: tokenizer.encode("abc", addSpecialTokens: false),
+                options: GenerationOptions(maxTokens: 4, sampling: SamplingParameters(temperature: 1.5, seed: 10 + UInt64(path)),
+                                           stopStrings: ["\n\n"])).text
+            XCTAssertEqual(result.samples[0].rawOutputs?[path], text)
+            answers.append(text.isEmpty ? "" : String(text.prefix(1)))
+        }
+        XCTAssertGreaterThan(Set(result.samples[0].rawOutputs!).count, 1, "paths should differ at temperature 1.5")
+        XCTAssertEqual(result.samples[0].output, ReasoningAnswers.majority(answers))
+    }
 }
+

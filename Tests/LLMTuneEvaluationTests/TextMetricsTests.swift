@@ -59,4 +59,34 @@ final class TextMetricsTests: XCTestCase {
         XCTAssertEqual(r.exactMatchStderr, 0.5, accuracy: 1e-12)   // sd of [1, 0] = 0.7071, / sqrt 2
         XCTAssertEqual(r.rougeL, (1 + 2.0 / 3) / 2, accuracy: 1e-12)
     }
+
+    func testRankedListMetrics() {
+        let n = TextNormalization(ignoreCase: true)
+        let items = TextMetrics.rankedItems("1. Paris\n2) Rome\n- berlin, Madrid\n\n* Oslo", normalization: n)
+        XCTAssertEqual(items, ["paris", "rome", "berlin", "madrid", "oslo"])
+        let relevant: Set = ["rome", "madrid", "lisbon"]
+        // Hand: top-3 = paris, rome, berlin -> 1 relevant -> P@3 = 1/3.
+        XCTAssertEqual(TextMetrics.precisionAtK(items, relevant: relevant, k: 3), 1.0 / 3, accuracy: 1e-12)
+        // Hand: hits at ranks 2 and 4 -> (1/2 + 2/4) / min(5, 3) = 1/3.
+        XCTAssertEqual(TextMetrics.averagePrecisionAtK(items, relevant: relevant, k: 5), 1.0 / 3, accuracy: 1e-12)
+        // Hand: only rank 2 within k = 3 -> (1/2) / 3.
+        XCTAssertEqual(TextMetrics.averagePrecisionAtK(items, relevant: relevant, k: 3), 1.0 / 6, accuracy: 1e-12)
+        XCTAssertEqual(TextMetrics.averagePrecisionAtK(["a", "a"], relevant: ["a"], k: 2), 1)   // duplicates count once
+        let r = GenerationTaskResult(task: "t", outputs: ["a, b", "c"], references: [["b"], ["c"]],
+                                     normalization: TextNormalization(), rankK: 2)
+        XCTAssertEqual(r.precisionAtK!, (0.5 + 0.5) / 2, accuracy: 1e-12)
+        XCTAssertEqual(r.averagePrecisionAtK!, (0.5 + 1) / 2, accuracy: 1e-12)
+    }
+
+    func testAnswerExtractionAndVote() throws {
+        let p = ReasoningAnswers.defaultPattern
+        XCTAssertEqual(try ReasoningAnswers.extract("3 + 4 = 7. The answer is 7.\nDone", pattern: p), "7")
+        XCTAssertEqual(try ReasoningAnswers.extract("so the answer is: 3.14 meters", pattern: p), "3.14 meters")
+        XCTAssertEqual(try ReasoningAnswers.extract("no idea", pattern: p), "")
+        XCTAssertEqual(try ReasoningAnswers.extract("x=12 y=5", pattern: #"\d+"#), "12")     // no group: whole match
+        XCTAssertThrowsError(try ReasoningAnswers.extract("x", pattern: "("))
+        XCTAssertEqual(ReasoningAnswers.majority(["7", "8", "8", "7", "9"]), "7")          // tie: seen first
+        XCTAssertEqual(ReasoningAnswers.majority(["7", "8", "8"]), "8")
+    }
 }
+

@@ -132,7 +132,7 @@ def main():
     if args.swift_json:
         with open(args.swift_json) as f:
             swift = json.load(f)
-        mc = swift["tasks"][0] if "tasks" in swift else swift
+        mc = next(iter(swift["results"].values())) if "results" in swift else swift
         theirs = mc["predictions"]
         diff = max(abs(a - b) for r, s in zip(records, theirs) for a, b in zip(r["loglikelihoods"], s["loglikelihoods"]))
         disagree = [r["index"] for r, s in zip(records, theirs)
