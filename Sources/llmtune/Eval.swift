@@ -157,7 +157,9 @@ struct Eval: ParsableCommand {
         for r in results {
             for (k, v) in r.metrics {
                 let stderr = ((r.json as? [String: Any])?["\(k)_stderr"] as? Double).map { String(format: "± %.4f", $0) } ?? ""
-                print(String(format: "%-36@ %-16@ %12.4f %@", r.name as NSString, k as NSString, v, stderr as NSString))
+                let name = r.name.padding(toLength: max(36, r.name.count), withPad: " ", startingAt: 0)
+                let metric = k.padding(toLength: max(22, k.count), withPad: " ", startingAt: 0)
+                print("\(name) \(metric) \(String(format: "%12.4f", v)) \(stderr)")
             }
         }
     }

@@ -11,7 +11,7 @@ The model runs in float32 with transformers' GGUF loader (weights dequantized), 
 
 Usage:
   python3 tools/reference/eval_bigbench_mc.py --gguf PATH.gguf --task PATH/task.json [--limit 200] [--shots 0]
-         [--seed 1234] [--swift-json out.json]
+         [--seed 1234] [--swift-json out.json] [--golden-out fixture.json]
 --swift-json: the output of `llmtune eval --json --samples ...` for the same run, compared example by example.
 """
 import argparse
@@ -85,6 +85,7 @@ def main():
     ap.add_argument("--shots", type=int, default=0)
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--swift-json")
+    ap.add_argument("--golden-out", help="write the per-example log-likelihoods and predictions as a test fixture")
     args = ap.parse_args()
 
     import torch
@@ -129,6 +130,14 @@ def main():
     out = {"task": args.task, "examples": count, "shots": args.shots, "acc": mean(acc), "acc_stderr": stderr(acc),
            "acc_norm": mean(acc_norm), "acc_norm_stderr": stderr(acc_norm)}
     print(json.dumps(out))
+    if args.golden_out:
+        golden = dict(out, task=os.path.basename(os.path.dirname(os.path.abspath(args.task))), seed=args.seed,
+                      generator="tools/reference/eval_bigbench_mc.py",
+                      oracle="transformers AutoModelForCausalLM.from_pretrained(dir, gguf_file=...), float32; "
+                             "log-softmax in float64", predictions=records)
+        with open(args.golden_out, "w") as f:
+            json.dump(golden, f, indent=1)
+            f.write("\n")
     if args.swift_json:
         with open(args.swift_json) as f:
             swift = json.load(f)
