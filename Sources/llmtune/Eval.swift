@@ -139,7 +139,7 @@ struct Eval: ParsableCommand {
                 let task = try MultipleChoiceTask.loadBigBench(bigBenchURL(String(s.dropFirst("bigbench:".count))))
                 results.append(try multipleChoice(spec, task, loaded, prependBOS, progress))
             default:
-                throw ValidationError("unknown task \(spec): use perplexity, mc, generate or bigbench:NAME")
+                throw EvaluationError.invalidOption(name: "task", problem: "unknown task \(spec): use perplexity, mc, generate or bigbench:NAME")
             }
         }
 
@@ -176,7 +176,7 @@ struct Eval: ParsableCommand {
     }
 
     func dataURL() throws -> URL {
-        guard let data else { throw ValidationError("this task needs --data FILE") }
+        guard let data else { throw EvaluationError.invalidOption(name: "data", problem: "this task needs --data FILE") }
         return URL(fileURLWithPath: (data as NSString).expandingTildeInPath)
     }
 
@@ -188,14 +188,14 @@ struct Eval: ParsableCommand {
         do {
             root = try ModelStore().resolve("bigbench")
         } catch {
-            throw ValidationError("BIG-bench tasks are not pulled: run `llmtune pull bigbench` (\(error))")
+            throw EvaluationError.invalidOption(name: "task", problem: "BIG-bench tasks are not pulled: run `llmtune pull bigbench` (\(error))")
         }
         let url = root.appendingPathComponent(name).appendingPathComponent("task.json")
         guard FileManager.default.fileExists(atPath: url.path) else {
             let known = ((try? FileManager.default.contentsOfDirectory(atPath: root.path)) ?? [])
                 .filter { FileManager.default.fileExists(atPath: root.appendingPathComponent("\($0)/task.json").path) }.sorted()
-            throw ValidationError("no BIG-bench task \(name) in \(root.path); known: \(known.joined(separator: ", "))"
-                                  + " (or give bigbench:PATH/task.json)")
+            throw EvaluationError.invalidOption(name: "task", problem: "no BIG-bench task \(name) in \(root.path); known: "
+                                                + known.joined(separator: ", ") + " (or give bigbench:PATH/task.json)")
         }
         return url
     }
