@@ -62,6 +62,8 @@ struct Eval: ParsableCommand {
     var temperature: Float = 0.7
     @Option(name: .customLong("rank-k"), help: "Generation: also score outputs as ranked lists: precision@k, average precision@k.")
     var rankK: Int?
+    @Option(name: .customLong("compare-with"), help: "Run the same tasks on a second model (e.g. a merged fine-tune) and print them side by side; with --out also DIR/compare.html.")
+    var compareWith: String?
     @Flag(help: "Compare base and base+adapter side by side (needs --adapter; not available yet).")
     var compare = false
     @Flag(help: "Print one JSON object: model, config, results per task and a flat metrics map.")
@@ -88,12 +90,70 @@ struct Eval: ParsableCommand {
         }
     }
 
+    typealias TaskOutcome = (name: String, metrics: [(String, Double)], json: Any)
+
     func run() throws {
         let modelURL = try ModelStore().resolve(modelOptions.model)
         let loaded = try ModelRegistry.load(modelURL, options: LoadOptions(dequantize: modelOptions.dequantize))
-        let prependBOS = loaded.model.architecture.hasPrefix("gemma")   // as the harness does for Gemma
-        var results: [(name: String, metrics: [(String, Double)], json: Any)] = []
+        let results = try evaluate(loaded)
+        var report = try makeReport(modelURL, loaded, results)
 
+        var comparison: Comparison? = nil
+        if let other = compareWith {
+            let otherURL = try ModelStore().resolve(other)
+            let otherLoaded = try ModelRegistry.load(otherURL, options: LoadOptions(dequantize: modelOptions.dequantize))
+            let otherResults = try evaluate(otherLoaded)
+            let otherReport = try makeReport(otherURL, otherLoaded, otherResults)
+            let labels = [modelURL.lastPathComponent, otherURL.lastPathComponent]
+            comparison = Comparison(labels: labels, rows: zip(results, otherResults).flatMap { a, b in
+                zip(a.metrics, b.metrics).map { ma, mb in
+                    ComparisonRow(task: a.name, metric: ma.0, values: [ma.1, mb.1],
+                                  standardErrors: [stderr(a, ma.0), stderr(b, mb.0)])
+                }
+            })
+            let combined: [String: Any] = [
+                "compare": labels,
+                "runs": [try JSONSerialization.jsonObject(with: report), try JSONSerialization.jsonObject(with: otherReport)],
+            ]
+            report = try JSONSerialization.data(withJSONObject: combined, options: [.sortedKeys, .withoutEscapingSlashes])
+        }
+        if let out {
+            let dir = URL(fileURLWithPath: (out as NSString).expandingTildeInPath, isDirectory: true)
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            try report.write(to: dir.appendingPathComponent("eval.json"), options: .atomic)
+            if let comparison {
+                let html = comparison.html(title: "llmtune eval: " + comparison.labels.joined(separator: " vs "))
+                try Data(html.utf8).write(to: dir.appendingPathComponent("compare.html"), options: .atomic)
+            }
+        }
+        if json {
+            print(String(decoding: report, as: UTF8.self))
+            return
+        }
+        if let comparison {
+            print(comparison.table())
+            if let out { print("report: \(out)/compare.html") }
+            return
+        }
+        print("model \(modelURL.lastPathComponent)")
+        for r in results {
+            for (k, v) in r.metrics {
+                let err = stderr(r, k).map { String(format: "± %.4f", $0) } ?? ""
+                let name = r.name.padding(toLength: max(36, r.name.count), withPad: " ", startingAt: 0)
+                let metric = k.padding(toLength: max(22, k.count), withPad: " ", startingAt: 0)
+                print("\(name) \(metric) \(String(format: "%12.4f", v)) \(err)")
+            }
+        }
+    }
+
+    func stderr(_ outcome: TaskOutcome, _ metric: String) -> Double? {
+        (outcome.json as? [String: Any])?["\(metric)_stderr"] as? Double
+    }
+
+    /// Runs every --task on one model.
+    func evaluate(_ loaded: LoadedModel) throws -> [TaskOutcome] {
+        let prependBOS = loaded.model.architecture.hasPrefix("gemma")   // as the harness does for Gemma
+        var results: [TaskOutcome] = []
         for spec in tasks {
             let progress = ProgressLine(label: spec)
             switch spec {
@@ -143,29 +203,11 @@ struct Eval: ParsableCommand {
             }
         }
 
-        let report = try makeReport(modelURL, loaded, results)
-        if let out {
-            let dir = URL(fileURLWithPath: (out as NSString).expandingTildeInPath, isDirectory: true)
-            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-            try report.write(to: dir.appendingPathComponent("eval.json"), options: .atomic)
-        }
-        if json {
-            print(String(decoding: report, as: UTF8.self))
-            return
-        }
-        print("model \(modelURL.lastPathComponent)")
-        for r in results {
-            for (k, v) in r.metrics {
-                let stderr = ((r.json as? [String: Any])?["\(k)_stderr"] as? Double).map { String(format: "± %.4f", $0) } ?? ""
-                let name = r.name.padding(toLength: max(36, r.name.count), withPad: " ", startingAt: 0)
-                let metric = k.padding(toLength: max(22, k.count), withPad: " ", startingAt: 0)
-                print("\(name) \(metric) \(String(format: "%12.4f", v)) \(stderr)")
-            }
-        }
+        return results
     }
 
     func multipleChoice(_ spec: String, _ task: MultipleChoiceTask, _ loaded: LoadedModel, _ prependBOS: Bool,
-                        _ progress: ProgressLine) throws -> (name: String, metrics: [(String, Double)], json: Any) {
+                        _ progress: ProgressLine) throws -> TaskOutcome {
         let r = try MultipleChoice.evaluate(loaded.model, tokenizer: loaded.tokenizer, task: task,
                                             options: MultipleChoiceOptions(shots: numFewshot, seed: seed, limit: limit,
                                                                            batchSize: batchSize, prependBOS: prependBOS),
@@ -212,7 +254,7 @@ struct Eval: ParsableCommand {
     }
 
     func makeReport(_ modelURL: URL, _ loaded: LoadedModel,
-                    _ results: [(name: String, metrics: [(String, Double)], json: Any)]) throws -> Data {
+                    _ results: [TaskOutcome]) throws -> Data {
         var isDirectory: ObjCBool = false
         FileManager.default.fileExists(atPath: modelURL.path, isDirectory: &isDirectory)
         let weights = isDirectory.boolValue ? modelURL.appendingPathComponent("model.safetensors") : modelURL
