@@ -121,7 +121,7 @@ public struct ModelCatalog: Sendable {
     public var names: [String] { entries.map(\.name) }
 
     /// The real models and data sets this project knows.
-    public static let standard = ModelCatalog(entries: [smolLM2, gemma3, miniLM, sentiment])
+    public static let standard = ModelCatalog(entries: [smolLM2, gemma3, miniLM, sentiment, bigbench])
 
     static let smolLM2 = CatalogEntry(
         name: "smollm2-135m-instruct",
@@ -209,4 +209,28 @@ public struct ModelCatalog: Sendable {
         files: [.init("polarity-en-pang&lee2.csv", size: 495_151,
                       sha256: "1b9975e7c33f487bc2187fffdc55213fdbb84bac4f6c1852b5dd40912411f53f")],
         primary: "polarity-en-pang&lee2.csv")
+
+    /// BIG-bench JSON multiple-choice tasks used by `llmtune eval --task bigbench:NAME`.
+    static let bigbenchFiles: [CatalogEntry.ExpectedFile] = [
+        .init("date_understanding/task.json", size: 119_336, sha256: "ff716f0e399109146db3a998281c39954907b78268a9b633a95582d63847822f"),
+        .init("sports_understanding/task.json", size: 196_765, sha256: "925617612d19ca02d7b13bfb263300cc13701dca8851151a77be8ce986feadab"),
+        .init("navigate/task.json", size: 308_381, sha256: "e076d286bb54c9304de99c24a8d3ddd749be78c12af5d58315195b194c8efa18"),
+        .init("causal_judgment/task.json", size: 248_520, sha256: "72dea28a03226a15a6081c7bef3599569887258a90e7db923e98a8232d5d7c29"),
+        .init("snarks/task.json", size: 46_171, sha256: "bf78ad6f611db889d1e3cd092a5187c33aee87aa64281c9209809569e8c3dea9"),
+        .init("disambiguation_qa/task.json", size: 70_303, sha256: "118b6a250c6e1744384763d51cfd48c931467325dbe94d79ccb2103805fa4c6a"),
+        .init("epistemic_reasoning/task.json", size: 690_957, sha256: "98209623d1bf28ed6b99ec50b772b367f24467d190ceb9d1c0298e91c04548f1"),
+        .init("analogical_similarity/task.json", size: 173_743, sha256: "c4b8db053ecd25cc842532f94a7480e153a34ddb1beb1c13308856a3cd85ebf1"),
+        .init("emoji_movie/task.json", size: 30_457, sha256: "cbcc9f1ff55bfa88815af3a68ac4db8d13cecb5a22cf70d05054f93facf71f50"),
+    ]
+
+    static let bigbench = CatalogEntry(
+        name: "bigbench",
+        aliases: ["big-bench"],
+        kind: .dataset,
+        summary: "BIG-bench: \(bigbenchFiles.count) JSON multiple-choice tasks (task.json as published), 1.9 MB, from the"
+            + " 358 MB bigbench 1.0.0 sdist (downloaded, the task files taken out, the archive deleted); Apache-2.0",
+        packages: [.init("bigbench", "1.0.0", sourceDistribution: true)],
+        members: bigbenchFiles.map { .init("bigbench/benchmark_tasks/\($0.path)", to: $0.path) },
+        files: bigbenchFiles,
+        primary: "")
 }

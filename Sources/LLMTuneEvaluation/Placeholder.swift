@@ -1,1 +1,0 @@
-// LLMTuneEvaluation: see Package.swift for this layer's role.
