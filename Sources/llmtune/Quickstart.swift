@@ -59,6 +59,9 @@ struct Quickstart: ParsableCommand {
         try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
         let dataFile = URL(fileURLWithPath: output).appendingPathComponent("train.jsonl")
         try SentimentData.jsonLines(train).write(to: dataFile, atomically: true, encoding: .utf8)
+        // The held-out reviews as an OpenAI-evals generation task, for `llmtune eval --compare` afterwards.
+        let heldOutFile = URL(fileURLWithPath: output).appendingPathComponent("heldout.jsonl")
+        try Self.evalLines(held).write(to: heldOutFile, atomically: true, encoding: .utf8)
         var settings = TrainSettings()
         settings.model = model
         settings.data = dataFile.path
@@ -87,7 +90,9 @@ struct Quickstart: ParsableCommand {
         let wall = Date().timeIntervalSince(start)
         printError(String(format: "   held-out accuracy: %.1f%% -> %.1f%% (%d reviews); training %.0f s, total %.0f s",
                           100 * before, 100 * after, held.count, result.wallSeconds, wall))
-        printError("   adapter: \(output)/adapter  (try: llmtune generate --model \(model) --adapter \(output)/adapter --chat --prompt ...)")
+        printError("   adapter: \(output)/adapter")
+        printError("   next:    llmtune eval --model \(model) --adapter \(output)/adapter --compare --task generate "
+                   + "--data \(output)/heldout.jsonl --max-tokens 4 --out \(output)/eval")
         if json {
             try printJSON(QuickstartReport(accuracyBefore: before, accuracyAfter: after, heldOut: held.count,
                                            trainingSeconds: result.wallSeconds, totalSeconds: wall,
@@ -96,6 +101,17 @@ struct Quickstart: ParsableCommand {
     }
 
     static func clip(_ s: String) -> String { s.count <= 60 ? s : String(s.prefix(57)) + "..." }
+
+    /// {"input": [{"role": "user", "content": prompt}], "ideal": label} per line (OpenAI evals' chat format).
+    static func evalLines(_ examples: [SentimentExample]) throws -> String {
+        struct Line: Encodable { var input: [ChatMessage]; var ideal: String }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return try examples.map {
+            String(decoding: try encoder.encode(Line(input: [.user(SentimentData.prompt(for: $0.sentence))],
+                                                      ideal: $0.label.rawValue)), as: UTF8.self)
+        }.joined(separator: "\n") + "\n"
+    }
 }
 
 struct QuickstartReport: Encodable {
