@@ -110,6 +110,8 @@ public enum TextMetrics {
         return s.split(whereSeparator: { $0.unicodeScalars.allSatisfy(Perplexity.isPythonWhitespace) }).map(String.init)
     }
 
+    /// sacrebleu's 13a tokenizer rules. The patterns are constants of this file (never user input), compiled
+    /// once; a unit test exercises every one, so `try!` cannot fail at run time.
     nonisolated(unsafe) static let bleuRules: [(NSRegularExpression, String)] = [
         (try! NSRegularExpression(pattern: #"([\{-\~\[-\` -\&\(-\+\:-\@\/])"#), " $1 "),
         (try! NSRegularExpression(pattern: #"([^0-9])([\.,])"#), "$1 $2 "),
