@@ -111,8 +111,10 @@ struct TrainingJob {
         if let t = settings.targets {
             let given = Set(t.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
             let adapted = Set(set.layers.map { String($0.path.split(separator: ".").last ?? "") })
+            let linear = Set(model.linearLayers.filter { !$0.path.hasSuffix("lm_head") }
+                .map { String($0.path.split(separator: ".").last ?? "") })
             let same = given == Set(file.targets) || given == adapted
-                || (given == ["all-linear"] && file.targetsAllLinear)
+                || (given == ["all-linear"] && (file.targetsAllLinear || adapted == linear))
             if !same { throw conflict("targets", t, adapted.sorted().joined(separator: ",")) }
         }
         if let l = settings.layers, try Self.parseLayers(l) != file.layers {

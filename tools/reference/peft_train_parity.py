@@ -111,7 +111,10 @@ def train_pytorch(model, init_state, batches, lr):
         loss = batch_loss(model, inputs, targets)
         loss.backward()
         opt.step()
-        losses.append(float(loss))
+        losses.append(loss.item())
+        if len(losses) % 10 == 0:
+            print(f"  PyTorch step {len(losses)}/{len(batches)} loss {losses[-1]:.4f} ({time.time() - start:.0f} s)",
+                  flush=True)
     return losses, time.time() - start
 
 
