@@ -92,6 +92,13 @@ struct Train: ParsableCommand {
     var gradientCheckpointing = false
     @Option(name: .customLong("chat-template"), help: "Built-in chat template for chat data when the model's is not recognised.")
     var chatTemplate: String?
+    @Option(name: .customLong("init-adapter"),
+            help: "Start from this PEFT adapter folder (its A/B values, r, alpha, targets) instead of a fresh LoRA.")
+    var initAdapter: String?
+    @Option(name: .customLong("dump-batches"),
+            help: ArgumentHelp("Write every training and validation batch (token ids) as JSONL to this file.",
+                               visibility: .hidden))
+    var dumpBatches: String?
 
     /// The flags as settings (flags not given are nil, so a config file's values stay).
     var flagSettings: TrainSettings {
@@ -105,7 +112,8 @@ struct Train: ParsableCommand {
                       pack: pack ? true : nil, skipBadRecords: skipBadRecords ? true : nil,
                       validationFraction: validationFraction, evalEvery: evalEvery, evalBatches: evalBatches,
                       checkpointEvery: checkpointEvery, earlyStoppingPatience: earlyStoppingPatience,
-                      gradientCheckpointing: gradientCheckpointing ? true : nil, chatTemplate: chatTemplate)
+                      gradientCheckpointing: gradientCheckpointing ? true : nil, chatTemplate: chatTemplate,
+                      initAdapter: initAdapter, dumpBatches: dumpBatches)
     }
 
     func run() throws {

@@ -42,6 +42,8 @@ struct TrainSettings: Codable, Equatable {
     var earlyStoppingPatience: Int?
     var gradientCheckpointing: Bool?
     var chatTemplate: String?
+    var initAdapter: String?
+    var dumpBatches: String?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case model, data, method, rank, alpha, dropout, targets, layers, rslora, initialization, steps, epochs
@@ -52,7 +54,7 @@ struct TrainSettings: Codable, Equatable {
         case skipBadRecords = "skip-bad-records", validationFraction = "validation-fraction"
         case evalEvery = "eval-every", evalBatches = "eval-batches", checkpointEvery = "checkpoint-every"
         case earlyStoppingPatience = "early-stopping-patience", gradientCheckpointing = "gradient-checkpointing"
-        case chatTemplate = "chat-template"
+        case chatTemplate = "chat-template", initAdapter = "init-adapter", dumpBatches = "dump-batches"
     }
 
     /// `other`'s values where given, else ours. (Synthesized Codable leaves nil fields out, so merging the
