@@ -55,7 +55,11 @@ enum BufferCache {
     /// Buffers smaller than this go straight back to malloc (which recycles them well).
     static let minimumBytes = 1 << 20
 
-    nonisolated(unsafe) static var limitBytes = 1 << 30
+    /// Default 1 GiB; the environment variable LLMTUNE_BUFFER_CACHE_MB overrides it (0 disables the cache).
+    nonisolated(unsafe) static var limitBytes: Int = {
+        if let v = getenv("LLMTUNE_BUFFER_CACHE_MB"), let mb = Int(String(cString: v)), mb >= 0 { return mb << 20 }
+        return 1 << 30
+    }()
     nonisolated(unsafe) private static var cachedBytes = 0
     nonisolated(unsafe) private static var free: [Int: [UnsafeMutableRawPointer]] = [:]
     nonisolated(unsafe) private static let mutex: UnsafeMutablePointer<pthread_mutex_t> = {
