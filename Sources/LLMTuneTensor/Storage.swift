@@ -34,6 +34,9 @@ final class Storage: @unchecked Sendable {
         owner = nil
     }
 
+    /// A one-element buffer for tensors that only describe a shape (graph stand-ins); never read.
+    static let empty = Storage(capacity: 0, zeroed: true)
+
     /// Wraps memory owned elsewhere; nothing is copied. Tensors over it must only be read.
     init(borrowing pointer: UnsafePointer<Float>, capacity: Int, owner: AnyObject?) {
         base = UnsafeMutablePointer(mutating: pointer)
