@@ -73,7 +73,7 @@ extension Tensor {
                 } else {
                     grads.append(nil)
                 }
-                if let w = denseWeight {
+                if denseWeight != nil {
                     if let x {
                         let dw = Tensor(uninitialized: [outF, inF])   // (out, in) = dyᵀ x
                         let (xv, keep) = x.foldedMatrix()
