@@ -218,7 +218,7 @@ final class LlamaBlock {
 
 // MARK: - Model
 
-public final class LlamaModel: LanguageModel {
+public final class LlamaModel: OutputHeadModel {
     public let configuration: LlamaConfiguration
     let embedding: LinearWeight   // (V, C)
     let blocks: [LlamaBlock]
@@ -266,6 +266,22 @@ public final class LlamaModel: LanguageModel {
     }
 
     public func forward(tokens: [Int], batch: Int, cache: KVCache?, lastOnly: Bool) -> Tensor {
+        lmHead(finalHidden(tokens: tokens, batch: batch, cache: cache, lastOnly: lastOnly))   // (B, T, V)
+    }
+
+    /// Final hidden states after the final norm, (B, T, C) (training: no cache).
+    public func hiddenStates(tokens: [Int], batch: Int) -> Tensor {
+        finalHidden(tokens: tokens, batch: batch, cache: nil, lastOnly: false)
+    }
+
+    /// The output head weight (V, C) when the head is a plain bias-free projection.
+    public var outputWeight: LinearWeight? {
+        guard let head = lmHead as? Linear, head.bias == nil else { return nil }
+        return head.weight
+    }
+
+    /// Blocks and final norm: (B, T, C), or (B, 1, C) with `lastOnly`.
+    func finalHidden(tokens: [Int], batch: Int, cache: KVCache?, lastOnly: Bool) -> Tensor {
         let T = tokens.count / batch
         var h = Tensor.embedding(embedding, ids: tokens, shape: [batch, T])   // (B, T, C)
         for (i, block) in blocks.enumerated() {
@@ -277,7 +293,7 @@ public final class LlamaModel: LanguageModel {
         }
         cache?.advance(by: T)
         if lastOnly && T > 1 { h = h.slice(dim: 1, range: (T - 1)..<T) }    // (B, 1, C)
-        return lmHead(h.rmsNorm(weight: norm, eps: configuration.rmsNormEps)) // (B, T, V)
+        return h.rmsNorm(weight: norm, eps: configuration.rmsNormEps)   // (B, T, C)
     }
 
     public var linearLayers: [LinearLayer] {

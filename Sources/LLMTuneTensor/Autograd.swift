@@ -38,6 +38,8 @@ final class GradientNode {
     let name: String
     private(set) var inputs: [Tensor]
     let backward: (Tensor) -> [Tensor?]
+    /// The storage-free stand-in of this node's output that consuming nodes keep (see `graphInput`).
+    weak var standIn: Tensor?
 
     init(name: String, inputs: [Tensor], backward: @escaping (Tensor) -> [Tensor?]) {
         self.name = name
@@ -68,9 +70,23 @@ final class GradientNode {
 }
 
 extension Tensor {
+    /// What a consuming node keeps of this tensor: the tensor itself for a leaf (its `grad` is written), or,
+    /// for a recorded output, one shared stand-in with the same shape, `requiresGrad` and node but no data.
+    /// The graph then keeps no intermediate values alive: only backward closures keep the data they need
+    /// (before, every intermediate output stayed alive until backward, ~2x the activation memory).
+    var graphInput: Tensor {
+        guard let node else { return self }
+        if let s = node.standIn { return s }
+        let s = Tensor(storage: Storage.empty, shape: shape, strides: strides, offset: 0)
+        s.requiresGrad = requiresGrad
+        s.node = node
+        node.standIn = s
+        return s
+    }
+
     /// Attaches a node to this freshly computed output. Call only when `Autograd.records(...)` said so.
     func record(_ name: String, _ inputs: [Tensor], _ backward: @escaping (Tensor) -> [Tensor?]) {
-        node = GradientNode(name: name, inputs: inputs, backward: backward)
+        node = GradientNode(name: name, inputs: inputs.map(\.graphInput), backward: backward)
         requiresGrad = true
     }
 

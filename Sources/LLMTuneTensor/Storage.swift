@@ -34,6 +34,9 @@ final class Storage: @unchecked Sendable {
         owner = nil
     }
 
+    /// A one-element buffer for tensors that only describe a shape (graph stand-ins); never read.
+    static let empty = Storage(capacity: 0, zeroed: true)
+
     /// Wraps memory owned elsewhere; nothing is copied. Tensors over it must only be read.
     init(borrowing pointer: UnsafePointer<Float>, capacity: Int, owner: AnyObject?) {
         base = UnsafeMutablePointer(mutating: pointer)
@@ -55,7 +58,11 @@ enum BufferCache {
     /// Buffers smaller than this go straight back to malloc (which recycles them well).
     static let minimumBytes = 1 << 20
 
-    nonisolated(unsafe) static var limitBytes = 1 << 30
+    /// Default 1 GiB; the environment variable LLMTUNE_BUFFER_CACHE_MB overrides it (0 disables the cache).
+    nonisolated(unsafe) static var limitBytes: Int = {
+        if let v = getenv("LLMTUNE_BUFFER_CACHE_MB"), let mb = Int(String(cString: v)), mb >= 0 { return mb << 20 }
+        return 1 << 30
+    }()
     nonisolated(unsafe) private static var cachedBytes = 0
     nonisolated(unsafe) private static var free: [Int: [UnsafeMutableRawPointer]] = [:]
     nonisolated(unsafe) private static let mutex: UnsafeMutablePointer<pthread_mutex_t> = {

@@ -36,6 +36,12 @@ public enum Trainer {
     /// Mean next-token cross-entropy of `model` on `batch` (over targets that are not -100): (B, T) tokens ->
     /// logits (B, T, V) -> (B·T, V) -> scalar. Recorded for autograd unless called under `Autograd.noGrad`.
     public static func loss(model: LanguageModel, batch: TrainingBatch) -> Tensor {
+        // Fused output projection + cross-entropy: never holds the whole (B·T, V) logits or their gradient.
+        if let m = model as? OutputHeadModel, let head = m.outputWeight {
+            let h = m.hiddenStates(tokens: batch.inputs, batch: batch.batchSize)   // (B, T, C)
+            return h.reshaped([batch.batchSize * batch.length, head.inFeatures])    // (B·T, C)
+                .linearCrossEntropy(weight: head, targets: batch.targets, ignoreIndex: TrainingBatch.ignoredTarget)
+        }
         let logits = model.forward(tokens: batch.inputs, batch: batch.batchSize, cache: nil, lastOnly: false)
         return logits.reshaped([batch.batchSize * batch.length, model.vocabularySize])   // (B·T, V)
             .crossEntropy(targets: batch.targets, ignoreIndex: TrainingBatch.ignoredTarget)

@@ -112,8 +112,10 @@ extension Tensor {
     public static func + (a: Tensor, b: Tensor) -> Tensor {
         let out = mapBinary(a, b, AddKernel())
         if Autograd.records(a, b) {
+            // Only shapes are captured: the operands' data is not needed (and must not be kept alive).
+            let (aShape, bShape, aGrad, bGrad) = (a.shape, b.shape, a.requiresGrad, b.requiresGrad)
             out.record("add", [a, b]) { g in
-                [a.requiresGrad ? g.sumToShape(a.shape) : nil, b.requiresGrad ? g.sumToShape(b.shape) : nil]
+                [aGrad ? g.sumToShape(aShape) : nil, bGrad ? g.sumToShape(bShape) : nil]
             }
         }
         return out
@@ -123,9 +125,10 @@ extension Tensor {
     public static func - (a: Tensor, b: Tensor) -> Tensor {
         let out = mapBinary(a, b, SubtractKernel())
         if Autograd.records(a, b) {
+            let (aShape, bShape, aGrad, bGrad) = (a.shape, b.shape, a.requiresGrad, b.requiresGrad)
             out.record("subtract", [a, b]) { g in
-                [a.requiresGrad ? g.sumToShape(a.shape) : nil,
-                 b.requiresGrad ? mapUnary(g.sumToShape(b.shape), ScaleKernel(s: -1)) : nil]
+                [aGrad ? g.sumToShape(aShape) : nil,
+                 bGrad ? mapUnary(g.sumToShape(bShape), ScaleKernel(s: -1)) : nil]
             }
         }
         return out

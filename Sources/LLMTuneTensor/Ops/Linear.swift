@@ -56,13 +56,15 @@ extension Tensor {
         if case .dense(let w) = weight { denseWeight = w; inputs.append(w) }
         if let bias { inputs.append(bias) }
         if Autograd.records(inputs) {
-            let x = self
+            // The input's data is kept only when a weight gradient needs it.
+            let x: Tensor? = (denseWeight?.requiresGrad ?? false) ? self : nil
+            let (xShape, xGrad) = (shape, requiresGrad)
             out.record("linear", inputs) { g in
                 let g = g.contiguousData
                 let gv = g.foldedMatrixView()!                       // (rows, out)
                 var grads: [Tensor?] = []
-                if x.requiresGrad {
-                    let dx = Tensor(uninitialized: x.shape)           // (..., in)
+                if xGrad {
+                    let dx = Tensor(uninitialized: xShape)            // (..., in)
                     switch weight {
                     case .dense(let w): gemm(gv, w.matrixView(batch: 0), into: dx.pointer, ldc: inF)
                     case .quantized(let q): q.matmulTransposed(g.pointer, rows: rows, into: dx.pointer)
@@ -71,8 +73,8 @@ extension Tensor {
                 } else {
                     grads.append(nil)
                 }
-                if let w = denseWeight {
-                    if w.requiresGrad {
+                if denseWeight != nil {
+                    if let x {
                         let dw = Tensor(uninitialized: [outF, inF])   // (out, in) = dyᵀ x
                         let (xv, keep) = x.foldedMatrix()
                         gemm(gv.transposed, xv, into: dw.pointer, ldc: inF)
