@@ -270,16 +270,16 @@ final class TrainerTests: XCTestCase {
         }
         a = arguments(steps: 1)
         a.gradientCheckpointing = true
-        XCTAssertThrowsError(try Trainer.train(model: model, parameters: adapters, data: source(), arguments: a)) {
+        XCTAssertThrowsError(try Trainer.train(model: ForwardingModel(model), parameters: adapters, data: source(),
+                                               arguments: a)) {
             XCTAssertTrue("\($0)".contains("Gradient checkpointing"), "\($0)")
         }
     }
 }
 
-/// A model that accepts the gradient-checkpointing switch (forwarding to the tiny Llama).
-final class SwitchableModel: LanguageModel, GradientCheckpointingModel {
+/// The tiny Llama behind a plain LanguageModel that does not offer gradient checkpointing.
+class ForwardingModel: LanguageModel {
     let inner: LanguageModel
-    var gradientCheckpointing = false
     init(_ inner: LanguageModel) { self.inner = inner }
     var architecture: String { inner.architecture }
     var vocabularySize: Int { inner.vocabularySize }
@@ -288,13 +288,21 @@ final class SwitchableModel: LanguageModel, GradientCheckpointingModel {
     var layerCount: Int { inner.layerCount }
     func makeCache(batch: Int, capacity: Int) -> KVCache { inner.makeCache(batch: batch, capacity: capacity) }
     func forward(tokens: [Int], batch: Int, cache: KVCache?, lastOnly: Bool) -> Tensor {
-        // Checkpoint the whole model as one segment when switched on (the Llama blocks do it per block).
-        guard gradientCheckpointing else { return inner.forward(tokens: tokens, batch: batch, cache: cache, lastOnly: lastOnly) }
-        return Tensor.checkpoint([]) { _ in self.inner.forward(tokens: tokens, batch: batch, cache: cache, lastOnly: lastOnly) }
+        inner.forward(tokens: tokens, batch: batch, cache: cache, lastOnly: lastOnly)
     }
     var permutedRotaryRows: PermutedRotaryRows? { inner.permutedRotaryRows }
     var linearLayers: [LinearLayer] { inner.linearLayers }
     func replaceLinear(_ layer: LinearLayer) -> Bool { inner.replaceLinear(layer) }
+}
+
+/// A model that accepts the gradient-checkpointing switch (forwarding to the tiny Llama).
+final class SwitchableModel: ForwardingModel, GradientCheckpointingModel {
+    var gradientCheckpointing = false
+    override func forward(tokens: [Int], batch: Int, cache: KVCache?, lastOnly: Bool) -> Tensor {
+        // Checkpoint the whole model as one segment when switched on (the Llama blocks do it per block).
+        guard gradientCheckpointing else { return inner.forward(tokens: tokens, batch: batch, cache: cache, lastOnly: lastOnly) }
+        return Tensor.checkpoint([]) { _ in self.inner.forward(tokens: tokens, batch: batch, cache: cache, lastOnly: lastOnly) }
+    }
 }
 
 final class GradientCheckpointingTrainingTests: XCTestCase {
