@@ -235,26 +235,16 @@ public final class BertModel: EmbeddingModel {
         return h                                                                            // (B, T, C)
     }
 
-    public var linearLayers: [LinearLayer] {
-        layers.flatMap { l in
-            [l.attention.query, l.attention.key, l.attention.value, l.attention.output, l.intermediate, l.output]
-        }
-    }
+    /// The blocks' linear layers, in module order, for adapters.
+    static let linearSlots: [LinearSlot<BertLayer>] = [
+        \BertLayer.attention.query, \BertLayer.attention.key, \BertLayer.attention.value,
+        \BertLayer.attention.output, \BertLayer.intermediate, \BertLayer.output,
+    ]
+
+    public var linearLayers: [LinearLayer] { LLMTuneModels.linearLayers(of: layers, slots: Self.linearSlots) }
 
     @discardableResult
     public func replaceLinear(_ layer: LinearLayer) -> Bool {
-        for l in layers {
-            switch layer.path {
-            case l.attention.query.path: l.attention.query = layer
-            case l.attention.key.path: l.attention.key = layer
-            case l.attention.value.path: l.attention.value = layer
-            case l.attention.output.path: l.attention.output = layer
-            case l.intermediate.path: l.intermediate = layer
-            case l.output.path: l.output = layer
-            default: continue
-            }
-            return true
-        }
-        return false
+        LLMTuneModels.replaceLinear(layer, in: layers, slots: Self.linearSlots)
     }
 }

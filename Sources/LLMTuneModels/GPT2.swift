@@ -262,23 +262,16 @@ public final class GPT2Model: LanguageModel {
         return lmHead(normed)                                                              // (B, T, V)
     }
 
-    public var linearLayers: [LinearLayer] {
-        blocks.flatMap { b in [b.attention.cAttn, b.attention.cProj, b.mlp.cFc, b.mlp.cProj] }
-    }
+    /// The blocks' linear layers, in module order, for adapters.
+    static let linearSlots: [LinearSlot<GPT2Block>] = [
+        \GPT2Block.attention.cAttn, \GPT2Block.attention.cProj, \GPT2Block.mlp.cFc, \GPT2Block.mlp.cProj,
+    ]
+
+    public var linearLayers: [LinearLayer] { LLMTuneModels.linearLayers(of: blocks, slots: Self.linearSlots) }
 
     @discardableResult
     public func replaceLinear(_ layer: LinearLayer) -> Bool {
-        for b in blocks {
-            switch layer.path {
-            case b.attention.cAttn.path: b.attention.cAttn = layer
-            case b.attention.cProj.path: b.attention.cProj = layer
-            case b.mlp.cFc.path: b.mlp.cFc = layer
-            case b.mlp.cProj.path: b.mlp.cProj = layer
-            default: continue
-            }
-            return true
-        }
-        return false
+        LLMTuneModels.replaceLinear(layer, in: blocks, slots: Self.linearSlots)
     }
 }
 

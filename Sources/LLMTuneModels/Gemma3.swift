@@ -176,29 +176,18 @@ public final class Gemma3Model: LanguageModel {
         return lmHead(h.rmsNorm(weight: norm, eps: configuration.rmsNormEps, weightOffset: normWeightOffset))  // (B, T, V)
     }
 
-    public var linearLayers: [LinearLayer] {
-        blocks.flatMap { b in
-            [b.attention.qProj, b.attention.kProj, b.attention.vProj, b.attention.oProj,
-             b.mlp.gateProj, b.mlp.upProj, b.mlp.downProj]
-        }
-    }
+    /// The blocks' linear layers, in module order, for adapters.
+    static let linearSlots: [LinearSlot<Gemma3Block>] = [
+        \Gemma3Block.attention.qProj, \Gemma3Block.attention.kProj, \Gemma3Block.attention.vProj,
+        \Gemma3Block.attention.oProj, \Gemma3Block.mlp.gateProj, \Gemma3Block.mlp.upProj,
+        \Gemma3Block.mlp.downProj,
+    ]
+
+    public var linearLayers: [LinearLayer] { LLMTuneModels.linearLayers(of: blocks, slots: Self.linearSlots) }
 
     @discardableResult
     public func replaceLinear(_ layer: LinearLayer) -> Bool {
-        for b in blocks {
-            switch layer.path {
-            case b.attention.qProj.path: b.attention.qProj = layer
-            case b.attention.kProj.path: b.attention.kProj = layer
-            case b.attention.vProj.path: b.attention.vProj = layer
-            case b.attention.oProj.path: b.attention.oProj = layer
-            case b.mlp.gateProj.path: b.mlp.gateProj = layer
-            case b.mlp.upProj.path: b.mlp.upProj = layer
-            case b.mlp.downProj.path: b.mlp.downProj = layer
-            default: continue
-            }
-            return true
-        }
-        return false
+        LLMTuneModels.replaceLinear(layer, in: blocks, slots: Self.linearSlots)
     }
 }
 

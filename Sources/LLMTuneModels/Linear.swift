@@ -30,3 +30,23 @@ public final class Linear: LinearLayer {
         x.linear(weight, bias: bias)   // (..., in) -> (..., out)
     }
 }
+
+/// Where a block keeps one of its linear layers: adapters read and replace layers through these key paths.
+public typealias LinearSlot<Block> = ReferenceWritableKeyPath<Block, LinearLayer>
+
+/// Every linear layer of `blocks`, block by block in slot order (a model's `linearLayers`).
+public func linearLayers<Block>(of blocks: [Block], slots: [LinearSlot<Block>]) -> [LinearLayer] {
+    blocks.flatMap { block in slots.map { block[keyPath: $0] } }
+}
+
+/// Puts `layer` in the slot whose current layer has the same path (a model's `replaceLinear`).
+/// Returns false when no slot holds a layer with that path.
+public func replaceLinear<Block>(_ layer: LinearLayer, in blocks: [Block], slots: [LinearSlot<Block>]) -> Bool {
+    for block in blocks {
+        for slot in slots where block[keyPath: slot].path == layer.path {
+            block[keyPath: slot] = layer
+            return true
+        }
+    }
+    return false
+}

@@ -296,29 +296,17 @@ public final class LlamaModel: OutputHeadModel {
         return h.rmsNorm(weight: norm, eps: configuration.rmsNormEps)   // (B, T, C)
     }
 
-    public var linearLayers: [LinearLayer] {
-        blocks.flatMap { b in
-            [b.attention.qProj, b.attention.kProj, b.attention.vProj, b.attention.oProj,
-             b.mlp.gateProj, b.mlp.upProj, b.mlp.downProj]
-        }
-    }
+    /// The blocks' linear layers, in module order, for adapters.
+    static let linearSlots: [LinearSlot<LlamaBlock>] = [
+        \LlamaBlock.attention.qProj, \LlamaBlock.attention.kProj, \LlamaBlock.attention.vProj,
+        \LlamaBlock.attention.oProj, \LlamaBlock.mlp.gateProj, \LlamaBlock.mlp.upProj, \LlamaBlock.mlp.downProj,
+    ]
+
+    public var linearLayers: [LinearLayer] { LLMTuneModels.linearLayers(of: blocks, slots: Self.linearSlots) }
 
     @discardableResult
     public func replaceLinear(_ layer: LinearLayer) -> Bool {
-        for b in blocks {
-            switch layer.path {
-            case b.attention.qProj.path: b.attention.qProj = layer
-            case b.attention.kProj.path: b.attention.kProj = layer
-            case b.attention.vProj.path: b.attention.vProj = layer
-            case b.attention.oProj.path: b.attention.oProj = layer
-            case b.mlp.gateProj.path: b.mlp.gateProj = layer
-            case b.mlp.upProj.path: b.mlp.upProj = layer
-            case b.mlp.downProj.path: b.mlp.downProj = layer
-            default: continue
-            }
-            return true
-        }
-        return false
+        LLMTuneModels.replaceLinear(layer, in: blocks, slots: Self.linearSlots)
     }
 }
 
