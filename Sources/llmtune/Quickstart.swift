@@ -29,6 +29,8 @@ struct Quickstart: ParsableCommand {
     var rank = 8
     @Option(help: "Random seed (split, initialisation, data order).")
     var seed: UInt64 = 0
+    @Flag(help: "Train on an fp32 copy of the base instead of its quantized blocks (more memory).")
+    var dequantize = false
     @Option(name: .shortAndLong, help: "Output folder for the adapter, metrics and report.")
     var output = "runs/quickstart"
     @Flag(help: "Print the final summary as one JSON object.")
@@ -40,9 +42,10 @@ struct Quickstart: ParsableCommand {
         printError("== 1. Pull the model and the data")
         let modelPath = try store.pull(model).path
         let csv = try store.pull("sentiment").path
-        let loaded = try ModelRegistry.load(modelPath)
+        let loaded = try ModelRegistry.load(modelPath, options: LoadOptions(dequantize: dequantize))
         let (train, held) = try SentimentData.load(csv: csv, heldOut: heldOut, seed: seed)
-        printError("   \(model): \(loaded.model.layerCount) layers, weights as stored (quantized)")
+        printError("   \(model): \(loaded.model.layerCount) layers, "
+                   + (dequantize ? "fp32 copy of the weights" : "weights as stored (quantized)"))
         printError("   sentiment: \(train.count) training reviews, \(held.count) held out")
 
         printError("\n== 2. Zero-shot, before training")
@@ -55,7 +58,7 @@ struct Quickstart: ParsableCommand {
         }
         printError(String(format: "   held-out accuracy: %.1f%%", 100 * before))
 
-        printError("\n== 3. Train a LoRA (r=\(rank), all linear layers) on the quantized base")
+        printError("\n== 3. Train a LoRA (r=\(rank), all linear layers) on the " + (dequantize ? "fp32 base" : "quantized base"))
         try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
         let dataFile = URL(fileURLWithPath: output).appendingPathComponent("train.jsonl")
         try SentimentData.jsonLines(train).write(to: dataFile, atomically: true, encoding: .utf8)
@@ -79,6 +82,7 @@ struct Quickstart: ParsableCommand {
         settings.evalEvery = max(10, steps / 5)
         settings.evalBatches = 4
         settings.checkpointEvery = 50
+        settings.dequantize = dequantize
         let (result, _) = try TrainingJob(settings: settings).run(preloaded: loaded, log: { printError("   " + $0) })
 
         printError("\n== 4. The same held-out reviews, after training")
