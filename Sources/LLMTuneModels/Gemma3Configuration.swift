@@ -63,23 +63,15 @@ public struct Gemma3Configuration: Sendable {
 
     /// Checks the numbers fit together, naming the offending key.
     func validate(file: String) throws {
-        func require(_ ok: Bool, _ key: String, _ problem: String) throws {
-            if !ok { throw ModelError.invalidConfig(key: key, file: file, problem: problem) }
-        }
-        try require(hiddenSize > 0, "hidden_size", "must be positive, found \(hiddenSize)")
-        try require(intermediateSize > 0, "intermediate_size", "must be positive, found \(intermediateSize)")
-        try require(layerCount > 0, "num_hidden_layers", "must be positive, found \(layerCount)")
-        try require(headCount > 0, "num_attention_heads", "must be positive, found \(headCount)")
-        try require(kvHeadCount > 0 && headCount % kvHeadCount == 0, "num_key_value_heads",
-                    "\(kvHeadCount) must divide num_attention_heads \(headCount)")
-        try require(headDim > 0 && headDim % 2 == 0, "head_dim", "must be positive and even, found \(headDim)")
-        try require(vocabularySize > 0, "vocab_size", "must be positive, found \(vocabularySize)")
-        try require(contextLength > 0, "max_position_embeddings", "must be positive, found \(contextLength)")
-        try require(slidingWindow > 0, "sliding_window", "must be positive, found \(slidingWindow)")
-        try require(slidingLayers.count == layerCount, "layer_types",
-                    "has \(slidingLayers.count) entries for \(layerCount) layers")
-        try require(queryPreAttentionScalar > 0, "query_pre_attn_scalar", "must be positive")
-        try require(globalRopeScaling > 0, "rope_scaling.factor", "must be positive")
+        let check = ConfigurationCheck(file: file)
+        try check.decoderShape(hidden: hiddenSize, intermediate: intermediateSize, layers: layerCount,
+                               heads: headCount, kvHeads: kvHeadCount, headDim: headDim,
+                               vocabulary: vocabularySize, context: contextLength)
+        try check.require(slidingWindow > 0, "sliding_window", "must be positive, found \(slidingWindow)")
+        try check.require(slidingLayers.count == layerCount, "layer_types",
+                          "has \(slidingLayers.count) entries for \(layerCount) layers")
+        try check.require(queryPreAttentionScalar > 0, "query_pre_attn_scalar", "must be positive")
+        try check.require(globalRopeScaling > 0, "rope_scaling.factor", "must be positive")
     }
 }
 

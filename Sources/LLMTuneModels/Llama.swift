@@ -128,17 +128,9 @@ public struct LlamaConfiguration: Codable, Sendable {
 
     /// Checks the numbers fit together, naming the offending key.
     func validate(file: String) throws {
-        func require(_ ok: Bool, _ key: String, _ problem: String) throws {
-            if !ok { throw ModelError.invalidConfig(key: key, file: file, problem: problem) }
-        }
-        try require(hiddenSize > 0, "hidden_size", "must be positive, found \(hiddenSize)")
-        try require(layerCount > 0, "num_hidden_layers", "must be positive, found \(layerCount)")
-        try require(headCount > 0, "num_attention_heads", "must be positive, found \(headCount)")
-        try require(kvHeadCount > 0 && headCount % kvHeadCount == 0, "num_key_value_heads",
-                    "\(kvHeadCount) must divide num_attention_heads \(headCount)")
-        try require(headDim > 0 && headDim % 2 == 0, "head_dim", "must be positive and even, found \(headDim)")
-        try require(vocabularySize > 0, "vocab_size", "must be positive, found \(vocabularySize)")
-        try require(contextLength > 0, "max_position_embeddings", "must be positive, found \(contextLength)")
+        try ConfigurationCheck(file: file).decoderShape(
+            hidden: hiddenSize, intermediate: intermediateSize, layers: layerCount, heads: headCount,
+            kvHeads: kvHeadCount, headDim: headDim, vocabulary: vocabularySize, context: contextLength)
     }
 }
 
