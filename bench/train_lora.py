@@ -6,7 +6,14 @@
 Config (issue 5's baseline): LoRA r=8, alpha 16, all linear layers, batch 4 x 256 tokens, AdamW lr 2e-4, fp32.
 LLMTune runs twice: on the Q4_1 base as loaded (QLoRA) and on an fp32 copy (--dequantize). PyTorch loads the same
 GGUF dequantized to fp32 through transformers. Each engine runs in its own process; peak RSS is that process's
-ru_maxrss. Throughput is the median tokens/s of the steps after the first two.
+ru_maxrss. Throughput is the median tokens/s of the steps after the first two; with --repeats the engines run
+alternately and the table shows the median over repeats.
+
+Model FLOPs utilisation (MFU) = model FLOP/s / the GEMM ceiling measured in the same run: the faster of
+`llmtune doctor --measure` and torch.mm on the same 1024x1536x576 product with the same threads. Model FLOPs per
+token: 4 per frozen weight (forward + input gradient, no weight gradient), 6 per LoRA weight, attention 3 x 2·T·H·D
+per layer (causal). PyTorch's peak is also shown for its training phase alone (the high-water mark reset after
+loading, which for a GGUF includes transformers' dequantization).
 """
 import argparse, json, os, resource, statistics, subprocess, sys, tempfile, time
 from pathlib import Path
@@ -68,6 +75,16 @@ def torch_worker(args):
     model = AutoModelForCausalLM.from_pretrained(d, gguf_file=f, torch_dtype=torch.float32)
     model = get_peft_model(model, LoraConfig(r=args.rank, lora_alpha=2 * args.rank, target_modules="all-linear",
                                              lora_dropout=0.0, task_type="CAUSAL_LM"))
+    mm_a, mm_b = torch.randn(1024, 576), torch.randn(1536, 576)
+    mm_times = []
+    for i in range(10):
+        t0 = time.perf_counter()
+        torch.mm(mm_a, mm_b.t())
+        if i:
+            mm_times.append(time.perf_counter() - t0)
+    torch_gflops = 2 * 1024 * 1536 * 576 / statistics.median(mm_times) / 1e9
+    with open("/proc/self/clear_refs", "w") as f:  # reset VmHWM: what follows is the training phase
+        f.write("5")
     records = [json.loads(l)["text"] for l in open(args.data_file)]
     ids = [tok(r, add_special_tokens=False)["input_ids"][:256] for r in records]
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=2e-4, weight_decay=0.0)
@@ -84,7 +101,44 @@ def torch_worker(args):
         opt.step()
         opt.zero_grad()
         rates.append(4 * (T - 1) / (time.perf_counter() - t0))
-    print(json.dumps({"tokens_per_second": statistics.median(rates[2:])}))
+    hwm = [int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM")][0] / 1024
+    print(json.dumps({"tokens_per_second": statistics.median(rates[2:]), "training_peak_mb": hwm,
+                      "gemm_gflops": torch_gflops}))
+
+
+def model_flops_per_token(gguf_path, rank, seq_len=256):
+    """Model FLOPs of one trained token (see the module docstring), from the GGUF's llama.* metadata."""
+    from gguf import GGUFReader
+    reader = GGUFReader(gguf_path)
+
+    def value(key):
+        f = reader.fields[key]
+        return f.parts[f.data[0]][0]
+
+    d, ff = int(value("llama.embedding_length")), int(value("llama.feed_forward_length"))
+    layers, heads = int(value("llama.block_count")), int(value("llama.attention.head_count"))
+    kv_heads = int(value("llama.attention.head_count_kv"))
+    vocab = len(reader.fields["tokenizer.ggml.tokens"].data)
+    hd = d // heads
+    shapes = [(d, d), (d, kv_heads * hd), (d, kv_heads * hd), (d, d), (d, ff), (d, ff), (ff, d)]  # (in, out)
+    frozen = layers * sum(i * o for i, o in shapes) + vocab * d
+    lora = layers * sum(rank * (i + o) for i, o in shapes)
+    attention = 3 * layers * 2 * seq_len * heads * hd
+    return 4 * frozen + 6 * lora + attention
+
+
+def llmtune_gemm_gflops(env):
+    out = subprocess.run([str(BIN), "doctor", "--measure", "--json"], env=env, capture_output=True, text=True,
+                         check=True).stdout
+    return json.loads(out)["gemm_gflops"]
+
+
+def run_torch(args, gguf, data_file, env):
+    out, peak = child_peak_rss_mb([sys.executable, __file__, "--torch-worker", "--gguf", gguf, "--data-file",
+                                   data_file, "--steps", str(args.steps), "--threads", str(args.threads),
+                                   "--rank", str(args.rank)], env)
+    r = json.loads([l for l in out.splitlines() if l.startswith("{")][-1])
+    return r["tokens_per_second"], peak, r["training_peak_mb"], r["gemm_gflops"]
 
 
 def main():
@@ -93,6 +147,7 @@ def main():
     ap.add_argument("--steps", type=int, default=12)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--rank", type=int, default=8)
+    ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--torch-worker", action="store_true")
     ap.add_argument("--gguf")
     ap.add_argument("--data-file")
@@ -107,21 +162,31 @@ def main():
         for r in corpus(4 * args.steps):
             f.write(json.dumps({"text": r}) + "\n")
     env = dict(os.environ, LLMTUNE_THREADS=str(args.threads), OMP_NUM_THREADS=str(args.threads))
+    flops = model_flops_per_token(gguf, args.rank)
 
-    results = {}
-    for name, fn in [
-        ("llmtune-qlora-q4_1", lambda: run_llmtune(args, data_file, False, env)),
-        ("llmtune-lora-fp32", lambda: run_llmtune(args, data_file, True, env)),
-        ("pytorch+peft-fp32", lambda: (lambda o: (json.loads([l for l in o[0].splitlines() if l.startswith("{")][-1])["tokens_per_second"], o[1]))(
-            child_peak_rss_mb([sys.executable, __file__, "--torch-worker", "--gguf", gguf, "--data-file", data_file,
-                               "--steps", str(args.steps), "--threads", str(args.threads), "--rank", str(args.rank)], env))),
-    ]:
-        results[name] = fn()
+    runs = {"llmtune-qlora-q4_1": [], "llmtune-lora-fp32": [], "pytorch+peft-fp32": []}
+    ceilings, torch_training_peaks = [], []
+    for _ in range(args.repeats):  # alternate engines so that a slow phase of the host hits all of them
+        ceilings.append(llmtune_gemm_gflops(env))
+        runs["llmtune-qlora-q4_1"].append(run_llmtune(args, data_file, False, env))
+        runs["llmtune-lora-fp32"].append(run_llmtune(args, data_file, True, env))
+        tps, peak, training_peak, torch_gflops = run_torch(args, gguf, data_file, env)
+        runs["pytorch+peft-fp32"].append((tps, peak))
+        torch_training_peaks.append(training_peak)
+        ceilings.append(torch_gflops)
+    med = statistics.median
+    results = {name: (med(t for t, _ in rs), med(p for _, p in rs)) for name, rs in runs.items()}
+    ceiling = max(ceilings)
     base_tps, base_rss = results["pytorch+peft-fp32"]
-    print(f"\nLoRA r={args.rank} all-linear, batch 4 x 256, AdamW, {args.steps} steps, {args.threads} threads")
-    print(f"{'engine':<20} {'tokens/s':>9} {'vs PyTorch':>10} {'peak RSS MB':>12} {'vs PyTorch':>10}")
+    print(f"\nLoRA r={args.rank} all-linear, batch 4 x 256, AdamW, {args.steps} steps, {args.threads} threads, "
+          f"medians of {args.repeats} alternating runs")
+    print(f"model FLOPs per token {flops / 1e6:.0f} M; GEMM ceiling {ceiling:.0f} GFLOP/s (best of llmtune doctor "
+          f"--measure {max(ceilings[0::2]):.0f}, torch.mm {max(ceilings[1::2]):.0f})")
+    print(f"{'engine':<20} {'tokens/s':>9} {'vs PyTorch':>10} {'MFU':>6} {'peak RSS MB':>12} {'vs PyTorch':>10}")
     for name, (tps, rss) in results.items():
-        print(f"{name:<20} {tps:>9.1f} {tps / base_tps:>9.2f}x {rss:>12.0f} {rss / base_rss:>9.2f}x")
+        mfu = tps * flops / 1e9 / ceiling
+        print(f"{name:<20} {tps:>9.1f} {tps / base_tps:>9.2f}x {mfu:>6.0%} {rss:>12.0f} {rss / base_rss:>9.2f}x")
+    print(f"PyTorch peak RSS of the training phase alone (after loading): {med(torch_training_peaks):.0f} MB")
 
 
 if __name__ == "__main__":

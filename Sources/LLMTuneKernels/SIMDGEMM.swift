@@ -17,6 +17,15 @@ public enum SIMDGEMM {
     /// Columns of B packed at once (kc x nc floats = 1 MiB, in L2 / L3).
     static let nc = 1024
 
+    /// Multiply-adds below which a range of the packed kernel is not handed to another thread: about 70 µs
+    /// of one core, above `Parallel.workerWakeMicroseconds`.
+    static let minimumProductsPerRange = 1 << 23
+    /// Floats of B below which packing is not split between threads.
+    static let minimumPackedPerRange = 1 << 16
+    /// Multiply-adds below which the narrow (n <= 16) kernel, which runs at a fraction of the packed
+    /// kernel's rate, stays on one thread.
+    static let minimumNarrowProductsPerRange = 1 << 21
+
     /// C[m, n] = alpha * op(A)[m, k] * op(B)[k, n] + beta * C, row-major, same contract as `GEMM.sgemm`.
     /// When beta == 0, C is not read (it may hold NaN or garbage).
     public static func sgemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
@@ -40,13 +49,13 @@ public enum SIMDGEMM {
             return
         }
         let work = Double(m) * Double(n) * Double(k)
-        let threads = work < 2e6 ? 1 : Parallel.threads
+        let threads = work < Double(2 * minimumProductsPerRange) ? 1 : Parallel.threads
         if threads > 1 && m >= 4 * mr {
             sharedB(m: m, n: n, k: k, alpha: alpha, A: A, B: B, beta: beta, c: c, ldc: ldc)
         } else if threads > 1 {
             // Few rows: split the columns; each thread packs its own slice of B and all of the small A.
             let tiles = (n + nr - 1) / nr
-            Parallel.forRanges(tiles, minimum: 2) { r in
+            Parallel.forRanges(tiles, minimum: max(2, minimumProductsPerRange / max(1, m * nr * k))) { r in
                 let j0 = r.lowerBound * nr, j1 = min(n, r.upperBound * nr)
                 blocked(m: m, n: j1 - j0, k: k, alpha: alpha, A: A, B: B.columns(from: j0),
                         beta: beta, c: c + j0, ldc: ldc)
@@ -108,32 +117,84 @@ public enum SIMDGEMM {
         }
     }
 
-    /// All threads: each (kc x nc) block of B is packed once, cooperatively, then the threads take
-    /// disjoint row ranges of C and pack their own A blocks.
+    /// All threads, two parallel regions per super-block of up to `sharedPackedFloats` floats of B: first
+    /// every (kc x nc) block of the super-block is packed, cooperatively; then the threads take disjoint row
+    /// ranges of C and run all of the super-block's blocks over them, packing their own A blocks. (One pair
+    /// of regions per kc x nc block, as before, woke the workers ~12 times per 256 x 1536 x 576 product;
+    /// each wake costs `Parallel.workerWakeMicroseconds`.)
     static func sharedB(m: Int, n: Int, k: Int, alpha: Float, A: Operand, B: Operand,
                         beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
-        let shared = Workspace.acquire()
-        defer { Workspace.release(shared) }
-        let packB = shared.packB
+        let superWidth = max(nc, sharedPackedFloats / max(1, k) / nc * nc)    // columns, a multiple of nc
+        let shared = SharedPack.acquire(floats: ((min(n, superWidth) + nr - 1) / nr) * nr * k)
+        defer { SharedPack.release(shared) }
+        let packed = shared.floats
         let tiles = (m + mr - 1) / mr
-        var jc = 0
-        while jc < n {
-            let ncur = min(nc, n - jc)
-            var pc = 0
-            while pc < k {
-                let kcur = min(kc, k - pc)
+        var j0 = 0
+        while j0 < n {
+            let width = min(superWidth, n - j0)
+            let panelsPerUnit = max(4, minimumPackedPerRange / max(1, nr * kc))
+            var units: [PackUnit] = []
+            forEachBlock(width: width, depth: k) { jc, pc, ncur, kcur, offset in
                 let panels = (ncur + nr - 1) / nr
-                Parallel.forRanges(panels, minimum: 4) { r in
-                    let j0 = r.lowerBound * nr, j1 = min(ncur, r.upperBound * nr)
-                    packPanelsB(B, row: pc, column: jc + j0, depth: kcur, width: j1 - j0, into: packB + j0 * kcur)
+                var q = 0
+                while q < panels {
+                    units.append(PackUnit(jc: jc, pc: pc, kcur: kcur, panels: q..<min(panels, q + panelsPerUnit),
+                                          width: ncur, offset: offset))
+                    q += panelsPerUnit
                 }
-                Parallel.forRanges(tiles, minimum: 2) { r in
-                    let ws = Workspace.acquire()
-                    defer { Workspace.release(ws) }
-                    rowBlocks(r.lowerBound * mr..<min(m, r.upperBound * mr), ncur: ncur, kcur: kcur, pc: pc,
-                              alpha: alpha, A: A, packB: packB, beta: pc == 0 ? beta : 1, c: c + jc, ldc: ldc,
-                              ws: ws)
+            }
+            let blockWork = mr * width * k
+            units.withUnsafeBufferPointer { list in
+                Parallel.forRanges(list.count, minimum: 2) { r in
+                    for u in list[r] {
+                        let first = u.panels.lowerBound * nr
+                        let cols = min(u.width, u.panels.upperBound * nr) - first
+                        packPanelsB(B, row: u.pc, column: j0 + u.jc + first, depth: u.kcur, width: cols,
+                                    into: packed + u.offset + first * u.kcur)
+                    }
                 }
+            }
+            Parallel.forRanges(tiles, minimum: max(2, minimumProductsPerRange / max(1, blockWork))) { r in
+                let ws = Workspace.acquire()
+                defer { Workspace.release(ws) }
+                let rows = r.lowerBound * mr..<min(m, r.upperBound * mr)
+                forEachBlock(width: width, depth: k) { jc, pc, ncur, kcur, offset in
+                    rowBlocks(rows, ncur: ncur, kcur: kcur, pc: pc, alpha: alpha, A: A, packB: packed + offset,
+                              beta: pc == 0 ? beta : 1, c: c + j0 + jc, ldc: ldc, ws: ws)
+                }
+            }
+            j0 += width
+        }
+    }
+
+    /// Floats of packed B shared by the threads at once (16 MiB): a 576 x 1536 weight is one super-block,
+    /// a 576 x 49152 output head seven.
+    static let sharedPackedFloats = 1 << 22
+
+    /// A run of B panels of one (kc x nc) block to pack.
+    struct PackUnit {
+        var jc: Int
+        var pc: Int
+        var kcur: Int
+        var panels: Range<Int>
+        var width: Int
+        var offset: Int
+    }
+
+    /// Calls `body(jc, pc, ncur, kcur, offset)` for the (kc x nc) blocks of a packed B of `width` columns and
+    /// `depth` rows, in the order the kernels use them; `offset` is where the block's panels start: full
+    /// column blocks before it hold nc * depth floats, and the depth blocks of one column block follow each
+    /// other (each `ncur` rounded up to panels, times `kcur`).
+    @inline(__always)
+    static func forEachBlock(width: Int, depth: Int, _ body: (Int, Int, Int, Int, Int) -> Void) {
+        var jc = 0
+        while jc < width {
+            let ncur = min(nc, width - jc)
+            let padded = (ncur + nr - 1) / nr * nr
+            var pc = 0
+            while pc < depth {
+                let kcur = min(kc, depth - pc)
+                body(jc, pc, ncur, kcur, jc * depth + pc * padded)
                 pc += kc
             }
             jc += nc
@@ -394,6 +455,43 @@ public enum SIMDGEMM {
 
     // MARK: - Workspaces (packing buffers reused across calls)
 
+    /// The packed B of `sharedB`, reused across calls: a fresh multi-megabyte buffer per product is mapped
+    /// and page-faulted anew by the kernel (measured: prefill of 113 tokens at half speed).
+    final class SharedPack {
+        let floats: UnsafeMutablePointer<Float>
+        let capacity: Int
+
+        init(capacity: Int) {
+            self.capacity = capacity
+            floats = UnsafeMutableRawPointer.allocate(byteCount: capacity * 4, alignment: 64)
+                .bindMemory(to: Float.self, capacity: capacity)
+        }
+
+        deinit { UnsafeMutableRawPointer(floats).deallocate() }
+
+        nonisolated(unsafe) private static var free: [SharedPack] = []
+        private static let lock = KernelLock()
+
+        /// A buffer of at least `floats` floats: the largest kept one when it is big enough.
+        static func acquire(floats: Int) -> SharedPack {
+            lock.lock()
+            defer { lock.unlock() }
+            if let i = free.indices.max(by: { free[$0].capacity < free[$1].capacity }), free[i].capacity >= floats {
+                return free.remove(at: i)
+            }
+            return SharedPack(capacity: floats)
+        }
+
+        static func release(_ pack: SharedPack) {
+            lock.lock()
+            defer { lock.unlock() }
+            free.append(pack)
+            if free.count > 2, let i = free.indices.min(by: { free[$0].capacity < free[$1].capacity }) {
+                free.remove(at: i)
+            }
+        }
+    }
+
     /// Packing buffers of one thread: aligned to 64 bytes, allocated once and kept in a free list so that a
     /// GEMM call neither allocates nor page-faults.
     final class Workspace {
@@ -452,7 +550,7 @@ extension SIMDGEMM {
             // Element (i, p) of op(A) is at A.base + i * rs + p * ps.
             let (rs, ps) = A.transposed ? (1, A.ld) : (A.ld, 1)
             let blocks = (m + 7) / 8
-            let threads = m * n * k < 1 << 18 ? 1 : Parallel.threads
+            let threads = m * n * k < minimumNarrowProductsPerRange ? 1 : Parallel.threads
             let parts = max(1, min(threads, blocks / 4))
             let step = (blocks + parts - 1) / parts
             Parallel.forEach((blocks + step - 1) / step) { q in
@@ -534,8 +632,9 @@ extension SIMDGEMM {
                 for p in 0..<k { t[p] = x[p * xs] }
                 xv = UnsafePointer(t)
             }
+            // Memory-bound: 1 M weights stream in about 200 µs, well above a worker's wake-up time.
             let threads = len * k < 1 << 20 ? 1 : Parallel.threads
-            let parts = max(1, min(threads, len / 64))
+            let parts = max(1, min(threads * Parallel.chunksPerThread, len / 64))
             let step = ((len + parts - 1) / parts + 15) / 16 * 16
             let chunks = (len + step - 1) / step
             Parallel.forEach(chunks) { q in

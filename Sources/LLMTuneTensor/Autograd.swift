@@ -187,7 +187,7 @@ func addInPlace(_ target: Tensor, _ source: Tensor) {
     let n = target.count
     let t = target.pointer
     let s = src.pointer
-    Parallel.forRanges(n, minimum: 1 << 15) { r in
+    Parallel.forRanges(n, minimum: minimumElementwiseWork) { r in
         var i = r.lowerBound
         while i + 16 <= r.upperBound {
             store16(t + i, load16(t + i) + load16(s + i))

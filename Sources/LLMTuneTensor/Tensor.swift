@@ -25,6 +25,8 @@ public final class Tensor {
     public var grad: Tensor?
     /// The operation that produced this tensor, when it was recorded for autograd.
     var node: GradientNode?
+    /// How to recompute this tensor's values from what its producer keeps (see SavedActivation.swift).
+    var recipe: ActivationRecipe?
 
     init(storage: Storage, shape: [Int], strides: [Int], offset: Int) {
         precondition(shape.count == strides.count, "shape \(shape) and strides \(strides) differ in rank")
@@ -37,8 +39,9 @@ public final class Tensor {
         self.isContiguous = Tensor.isRowMajor(shape: shape, strides: strides)
     }
 
-    /// A contiguous tensor whose elements are not initialised (every caller writes all of them).
-    init(uninitialized shape: [Int]) {
+    /// A contiguous tensor whose elements are not initialised: the caller writes every element before it
+    /// reads it (e.g. a cache filled position by position; untouched pages of a large buffer stay unmapped).
+    public init(uninitialized shape: [Int]) {
         let n = shape.reduce(1, *)
         self.storage = Storage(capacity: n, zeroed: false)
         self.shape = shape

@@ -13,8 +13,13 @@ public enum QuantizedMatmul {
     public static let fusedMaximumRows = 8
     /// Floats in one dequantized panel of W (4 MiB).
     static let panelFloats = 1 << 20
-    /// Weights below which a piece of work is not split further between threads.
-    static let minimumWeightsPerThread = 1 << 17
+    /// Weight-row products (weights x activation rows) below which a fused product is not split between
+    /// threads: about 70 µs of one core, above `Parallel.workerWakeMicroseconds`. A decode step's per-layer
+    /// matrix-vector products (SmolLM2: 0.1-0.9 M weights, 4-30 µs) stay on the calling thread; the 28 M-weight
+    /// output head is split.
+    static let minimumFusedWorkPerRange = 1 << 21
+    /// Weights below which dequantizing a panel is not split between threads (about 50 µs of one core).
+    static let minimumDequantizedPerRange = 1 << 18
 }
 
 /// out[m, rows] = x[m, columns] · Wᵀ, fused path.
@@ -26,7 +31,7 @@ struct FusedForward: CodecVisitor {
 
     func visit<C: BlockCodec>(_ codec: C.Type) {
         let (N, K, rb, base, m, x, out) = (w.rows, w.columns, w.rowBytes, w.data, m, x, out)
-        let minimumRows = max(1, QuantizedMatmul.minimumWeightsPerThread / max(1, K * m))
+        let minimumRows = max(1, QuantizedMatmul.minimumFusedWorkPerRange / max(1, K * m))
         // Per-32 sums of the activation rows for the factored block dots (the row left over by the tiles).
         let G = K / 32
         withUnsafeTemporaryAllocation(of: Float.self, capacity: max(1, G)) { sums in
@@ -72,7 +77,7 @@ struct FusedTransposed: CodecVisitor {
         let (N, K, rb, base, m, dy, dx) = (w.rows, w.columns, w.rowBytes, w.data, m, dy, dx)
         let E = C.elements
         let blocks = (K + E - 1) / E  // the last one may be partial (plain float rows)
-        let minimumBlocks = max(1, QuantizedMatmul.minimumWeightsPerThread / max(1, N * E * m))
+        let minimumBlocks = max(1, QuantizedMatmul.minimumFusedWorkPerRange / max(1, N * E * m))
         Parallel.forRanges(blocks, minimum: minimumBlocks) { range in
             let c0 = range.lowerBound * E
             let c1 = min(K, range.upperBound * E)
@@ -100,7 +105,7 @@ struct DequantizeRows: CodecVisitor {
             }
         }
         if parallel {
-            Parallel.forRanges(range.count, minimum: max(1, QuantizedMatmul.minimumWeightsPerThread / max(1, K)),
+            Parallel.forRanges(range.count, minimum: max(1, QuantizedMatmul.minimumDequantizedPerRange / max(1, K)),
                                body)
         } else {
             body(0..<range.count)

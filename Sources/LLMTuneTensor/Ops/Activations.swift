@@ -137,24 +137,32 @@ extension Tensor {
     public static func swiglu(gate: Tensor, up: Tensor) -> Tensor {
         precondition(gate.shape == up.shape, "swiglu: gate \(gate.shape) and up \(up.shape) differ")
         let a = gate.contiguousData, b = up.contiguousData
-        let out = Tensor(uninitialized: gate.shape)
-        let ap = UnsafePointer(a.pointer), bp = UnsafePointer(b.pointer), op = out.pointer
-        Parallel.forRanges(out.count, minimum: 1 << 14) { r in
-            var i = r.lowerBound
-            while i + 16 <= r.upperBound {
-                let x = load16(ap + i)
-                store16(op + i, x * sigmoid16(x) * load16(bp + i))
-                i += 16
+        let ap = UnsafePointer(a.pointer), bp = UnsafePointer(b.pointer)
+        let product = { [shape = gate.shape] () -> Tensor in
+            let out = Tensor(uninitialized: shape)
+            let op = out.pointer
+            Parallel.forRanges(out.count, minimum: minimumElementwiseWork) { r in
+                var i = r.lowerBound
+                while i + 16 <= r.upperBound {
+                    let x = load16(ap + i)
+                    store16(op + i, x * sigmoid16(x) * load16(bp + i))
+                    i += 16
+                }
+                while i < r.upperBound { op[i] = ap[i] * sigmoidScalar(ap[i]) * bp[i]; i += 1 }
             }
-            while i < r.upperBound { op[i] = ap[i] * sigmoidScalar(ap[i]) * bp[i]; i += 1 }
+            withExtendedLifetime((a, b)) {}
+            return out
         }
+        let out = product()
         if Autograd.records(gate, up) {
+            // The backward below keeps gate and up: the product is rebuilt from them when needed.
+            out.recipe = ActivationRecipe(product)
             out.record("swiglu", [gate, up]) { g in
                 let g = g.contiguousData
                 let gp = UnsafePointer(g.pointer)
                 let dGate = Tensor(uninitialized: gate.shape), dUp = Tensor(uninitialized: up.shape)
                 let dgp = dGate.pointer, dup = dUp.pointer
-                Parallel.forRanges(g.count, minimum: 1 << 14) { r in
+                Parallel.forRanges(g.count, minimum: minimumElementwiseWork) { r in
                     var i = r.lowerBound
                     while i + 16 <= r.upperBound {
                         let x = load16(ap + i), s = sigmoid16(x), gv = load16(gp + i)

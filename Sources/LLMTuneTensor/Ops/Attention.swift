@@ -165,6 +165,10 @@ struct AttentionBlock {
     }
 }
 
+/// Multiply-adds of an attention call below which it runs on the calling thread (about 100 µs of the
+/// row-dot kernels, above `Parallel.workerWakeMicroseconds`).
+let minimumAttentionProducts = 1 << 22
+
 /// Fills `out` (zeroed) and, when given, the log-sum-exp of every (b, t, h) row. With fewer blocks than
 /// workers (decode), each block's keys are split into chunks whose partial softmaxes are merged
 /// (flash-decoding).
@@ -180,7 +184,10 @@ private func attentionForward(_ geo: AttentionGeometry, q: HeadRows, k: HeadRows
     let partialStats = splits > 1 ? UnsafeMutablePointer<Float>.allocate(capacity: tasks * splits * rowsPerBlock * 2) : nil
     defer { partialOut?.deallocate(); partialStats?.deallocate() }
 
-    Parallel.forEach(tasks * splits) { job in
+    // Score and value products of the whole call; a decode step's (one query token) stays on this thread.
+    let products = geo.B * geo.H * geo.T * longest * (geo.D + geo.Dv)
+    let inParallel = products >= minimumAttentionProducts
+    Parallel.forEach(tasks * splits, inParallel: inParallel) { job in
         let task = job / splits, split = job % splits
         let blockIndex = task % geo.blocks
         let bk = task / geo.blocks
@@ -233,7 +240,7 @@ private func attentionForward(_ geo: AttentionGeometry, q: HeadRows, k: HeadRows
 
     guard let partialOut, let partialStats else { return }
     // Merge the splits: out = Σ_s e^{m_s - m} o_s / Σ_s e^{m_s - m} l_s.
-    Parallel.forEach(tasks) { task in
+    Parallel.forEach(tasks, inParallel: inParallel) { task in
         let blockIndex = task % geo.blocks
         let bk = task / geo.blocks
         let block = AttentionBlock(b: bk / geo.KVH, kvh: bk % geo.KVH, tokens: geo.tokens(blockIndex),

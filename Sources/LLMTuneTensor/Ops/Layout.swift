@@ -64,7 +64,7 @@ struct StridedLoop {
     func forEachSegment(_ body: (Int, Range<Int>) -> Void) {
         if rows == 0 || inner == 0 { return }
         if rows == 1 {
-            Parallel.forRanges(inner, minimum: 1 << 15) { body(0, $0) }
+            Parallel.forRanges(inner, minimum: minimumElementwiseWork) { body(0, $0) }
         } else {
             Parallel.forRanges(rows, minimum: minimumRows(rowLength: inner)) { range in
                 for row in range { body(row, 0..<inner) }

@@ -57,7 +57,7 @@ extension Tensor {
         if let bias { inputs.append(bias) }
         if Autograd.records(inputs) {
             // The input's data is kept only when a weight gradient needs it.
-            let x: Tensor? = (denseWeight?.requiresGrad ?? false) ? self : nil
+            let x: SavedActivation? = (denseWeight?.requiresGrad ?? false) ? SavedActivation(self) : nil
             let (xShape, xGrad) = (shape, requiresGrad)
             out.record("linear", inputs) { g in
                 let g = g.contiguousData
@@ -76,7 +76,7 @@ extension Tensor {
                 if denseWeight != nil {
                     if let x {
                         let dw = Tensor(uninitialized: [outF, inF])   // (out, in) = dyᵀ x
-                        let (xv, keep) = x.foldedMatrix()
+                        let (xv, keep) = x.value().foldedMatrix()
                         gemm(gv.transposed, xv, into: dw.pointer, ldc: inF)
                         withExtendedLifetime(keep) {}
                         grads.append(dw)

@@ -23,17 +23,24 @@ extension Tensor {
         let xp = UnsafePointer(x.pointer), wp = UnsafePointer(w.pointer), op = out.pointer, sp = rstd.pointer
         Parallel.forRanges(R, minimum: minimumRows(rowLength: C)) { rows in
             for r in rows {
-                let xr = xp + r * C, yr = op + r * C
+                let xr = xp + r * C
                 let s = 1 / (dot(xr, xr, C) / Float(C) + eps).squareRoot()
                 if recording { sp[r] = s }
-                let sv = Vec16(repeating: s)
-                var i = 0
-                while i + 16 <= C { store16(yr + i, load16(xr + i) * sv * load16(wp + i)); i += 16 }
-                while i < C { yr[i] = xr[i] * s * wp[i]; i += 1 }
+                scaleRowByWeight(xr, s, wp, op + r * C, C)
             }
         }
         if recording {
             let input = self
+            // The backward below keeps x, w and 1/rms: enough to rebuild the output bit for bit.
+            out.recipe = ActivationRecipe { [shape] in
+                let y = Tensor(uninitialized: shape)
+                let yp = y.pointer
+                Parallel.forRanges(R, minimum: minimumRows(rowLength: C)) { rows in
+                    for r in rows { scaleRowByWeight(xp + r * C, sp[r], wp, yp + r * C, C) }
+                }
+                withExtendedLifetime((x, w, rstd)) {}
+                return y
+            }
             out.record("rmsNorm", [input, weight]) { g in
                 let g = g.contiguousData
                 let gp = UnsafePointer(g.pointer)
@@ -201,6 +208,16 @@ extension Tensor {
         }
         return Tensor(shape: shape, data: y)
     }
+}
+
+/// y[i] = x[i] * s * w[i]: one RMSNorm output row from its input row, 1/rms and the weight.
+@inline(__always)
+private func scaleRowByWeight(_ x: UnsafePointer<Float>, _ s: Float, _ w: UnsafePointer<Float>,
+                              _ y: UnsafeMutablePointer<Float>, _ C: Int) {
+    let sv = Vec16(repeating: s)
+    var i = 0
+    while i + 16 <= C { store16(y + i, load16(x + i) * sv * load16(w + i)); i += 16 }
+    while i < C { y[i] = x[i] * s * w[i]; i += 1 }
 }
 
 /// Σ over row chunks of per-chunk accumulations into C columns: each parallel chunk fills its own zeroed

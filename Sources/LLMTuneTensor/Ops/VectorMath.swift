@@ -115,7 +115,11 @@ typealias Vec16 = SIMD16<Float>
     while i < n { y[i] = s * x[i]; i += 1 }
 }
 
-/// Rows per parallel chunk so that each chunk holds at least ~32K elements of work.
-@inline(__always) func minimumRows(rowLength: Int, work: Int = 1 << 15) -> Int {
+/// Rows per parallel range so that each range holds at least `work` elements: by default 128K, about
+/// 50 µs of a streaming element-wise pass on one core (see `Parallel.workerWakeMicroseconds`).
+@inline(__always) func minimumRows(rowLength: Int, work: Int = minimumElementwiseWork) -> Int {
     max(1, work / max(1, rowLength))
 }
+
+/// Elements of an element-wise pass worth handing to another thread.
+let minimumElementwiseWork = 1 << 17
