@@ -76,13 +76,6 @@ final class LossCurveParityTests: XCTestCase {
     static let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .appendingPathComponent("Fixtures/loss_curve")
 
-    static let fixture: Fixture? = {
-        guard let data = FileManager.default.contents(atPath: folder.appendingPathComponent("curve.json").path) else {
-            return nil
-        }
-        return try? JSONDecoder().decode(Fixture.self, from: data)
-    }()
-
     private var output: URL!
 
     override func setUpWithError() throws {
@@ -92,12 +85,12 @@ final class LossCurveParityTests: XCTestCase {
 
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: output) }
 
+    /// curve.json, decoded (a missing or malformed file fails the test with the decoder's error).
     private func loadFixture() throws -> Fixture {
-        guard let f = Self.fixture else {
-            XCTFail("cannot read \(Self.folder.path)/curve.json (run tools/reference/lora_loss_curve_fixtures.py)")
-            throw XCTSkip("no fixture")
-        }
-        return f
+        let url = Self.folder.appendingPathComponent("curve.json")
+        let data = try XCTUnwrap(FileManager.default.contents(atPath: url.path),
+                                 "cannot read \(url.path) (tools/reference/lora_loss_curve_fixtures.py writes it)")
+        return try JSONDecoder().decode(Fixture.self, from: data)
     }
 
     // MARK: - Running LLMTune's trainer on the fixture
