@@ -20,9 +20,19 @@ final class LossCurveParityTests: XCTestCase {
         var gradientNorms: [Double]?
         var learningRates: [Double]?
         var dequantizedWeights: [String: WeightCheck]?
+        /// The wide run's settings and a checksum of its batch.
+        var steps: Int?
+        var batchSize: Int?
+        var length: Int?
+        var copies: Int?
+        var inputSum: Int?
+        var targetCount: Int?
 
         enum CodingKeys: String, CodingKey {
-            case losses
+            case losses, steps, length, copies
+            case batchSize = "batch_size"
+            case inputSum = "input_sum"
+            case targetCount = "target_count"
             case gradientNorms = "gradient_norms"
             case learningRates = "learning_rates"
             case dequantizedWeights = "dequantized_weights"
@@ -104,6 +114,25 @@ final class LossCurveParityTests: XCTestCase {
         var threads: Int?
         /// Hides the model's OutputHeadModel conformance, so the trainer takes logits + crossEntropy.
         var plainLoss = false
+        /// The "fp32_wide" run: one batch of every micro-batch's rows (`widened`), no accumulation.
+        var wide = false
+    }
+
+    /// Every row of every fixture micro-batch, right-padded (id 0, target -100) to the longest, `copies` times:
+    /// the script's `widen`.
+    private func widened(_ batches: [Batch], copies: Int) -> TrainingBatch {
+        let T = batches.map(\.length).max() ?? 0
+        var inputs: [Int] = [], targets: [Int] = []
+        for _ in 0..<copies {
+            for b in batches {
+                for r in 0..<b.batchSize {
+                    inputs += b.inputs[(r * b.length)..<((r + 1) * b.length)] + Array(repeating: 0, count: T - b.length)
+                    targets += b.targets[(r * b.length)..<((r + 1) * b.length)]
+                        + Array(repeating: TrainingBatch.ignoredTarget, count: T - b.length)
+                }
+            }
+        }
+        return TrainingBatch(inputs: inputs, targets: targets, batchSize: inputs.count / max(1, T), length: T)
     }
 
     /// Trains the fixture adapter for the fixture's steps with LLMTune's Trainer; returns the result.
@@ -133,13 +162,29 @@ final class LossCurveParityTests: XCTestCase {
         arguments.checkpointEvery = 0
         arguments.gradientCheckpointing = v.gradientCheckpointing
         arguments.outputDirectory = output.appendingPathComponent(name).path
-        let batches = f.batches.map {
+        var batches = f.batches.map {
             TrainingBatch(inputs: $0.inputs, targets: $0.targets, batchSize: $0.batchSize, length: $0.length)
+        }
+        if v.wide {
+            let w = try XCTUnwrap(f.curves["fp32_wide"])
+            let batch = widened(f.batches, copies: try XCTUnwrap(w.copies))
+            XCTAssertEqual(batch.batchSize, w.batchSize)
+            XCTAssertEqual(batch.length, w.length)
+            XCTAssertEqual(batch.inputs.reduce(0, +), w.inputSum, "the wide batch is the script's")
+            XCTAssertEqual(batch.targetCount, w.targetCount)
+            batches = [batch]
+            arguments.steps = try XCTUnwrap(w.steps)
+            arguments.gradientAccumulation = 1
         }
         let savedThreads = Parallel.threads
         if let t = v.threads { GEMM.setThreads(t) }
         defer { GEMM.setThreads(savedThreads) }
         let trained: LanguageModel = v.plainLoss ? LogitsOnlyModel(model) : model
+        if v.plainLoss {
+            XCTAssertNil(trained as? OutputHeadModel, "the trainer takes logits + crossEntropy")
+        } else {
+            XCTAssertNotNil((trained as? OutputHeadModel)?.outputWeight, "the trainer takes the fused loss")
+        }
         return try Trainer.train(model: trained, parameters: TrainableAdapters(adapters, baseModel: "loss_curve"),
                                  data: FixedBatches(batches), arguments: arguments)
     }
@@ -248,6 +293,24 @@ final class LossCurveParityTests: XCTestCase {
             assertCurve(r, equals: reference, tolerance: f.tolerance, "\(base.rawValue) vs PyTorch")
             // Quantization visibly changes the curve: the test sees which weights were used.
             XCTAssertGreaterThan(maxDifference(reference, fp32).value, 10 * f.tolerance)
+        }
+    }
+
+    /// Multi-threaded kernels: on one wide batch (B·T = 1440 rows) the matrix products, cross-entropy and
+    /// attention split their work over threads; 1, 2 and 3 threads (with checkpointing, with the unfused loss) give
+    /// PyTorch's curve.
+    func testWideBatchCurveWithThreadsEqualsPyTorch() throws {
+        let f = try loadFixture()
+        let reference = try XCTUnwrap(f.curves["fp32_wide"]).losses
+        let one = try train(f, Variant(threads: 1, wide: true), name: "wide1")
+        assertCurve(one, equals: reference, tolerance: f.tolerance, "wide batch, 1 thread vs PyTorch")
+        for (label, v) in [("2 threads", Variant(threads: 2, wide: true)), ("3 threads", Variant(threads: 3, wide: true)),
+                           ("2 threads, gradient checkpointing",
+                            Variant(gradientCheckpointing: true, threads: 2, wide: true)),
+                           ("2 threads, logits + crossEntropy (unfused)", Variant(threads: 2, plainLoss: true, wide: true))] {
+            let r = try train(f, v, name: label.filter { $0.isLetter || $0.isNumber })
+            assertCurve(r, equals: reference, tolerance: f.tolerance, "wide batch, \(label) vs PyTorch")
+            assertCurve(r, equals: one.losses, tolerance: f.tolerance, "wide batch, \(label) vs 1 thread")
         }
     }
 

@@ -11,7 +11,10 @@ Writes Tests/LLMTuneTrainingTests/Fixtures/loss_curve/ (about 200 KB):
   curve.json                                   the training arguments, the micro-batches, and per base kind
                                                ("fp32", "q4_1", "q8_0") the loss, gradient norm (before clipping)
                                                and learning rate of each of the 50 optimizer steps; for the
-                                               quantized kinds, per-matrix sums of the dequantized weights
+                                               quantized kinds, per-matrix sums of the dequantized weights;
+                                               "fp32_learning_rate_2e-3" (the same at 2x the learning rate);
+                                               "fp32_wide": 10 steps on one wide batch (see widen), large enough
+                                               that LLMTune's kernels run multi-threaded
 
 The training loop is LLMTune's Trainer (Sources/LLMTuneTraining/Trainer.swift) written in PyTorch:
   - the micro-batches are served in order and cycled (LLMTune's FixedBatches); each optimizer step takes
@@ -68,6 +71,8 @@ MICRO_BATCHES = 20         # distinct micro-batches, cycled (100 are drawn)
 BATCH_SIZE = 3
 PAD = 0
 EOS = 2
+WIDE_STEPS = 10            # the "wide" run: one batch of all micro-batches' rows, twice (see widen)
+WIDE_COPIES = 2
 
 
 def make_model(seed):
@@ -114,26 +119,40 @@ def make_batches(seed):
     return batches
 
 
+def widen(batches, copies=WIDE_COPIES):
+    """One wide batch: every row of every micro-batch, right-padded to the longest, `copies` times over (enough
+    rows, B·T > 1000, that LLMTune's kernels split their work over threads)."""
+    T = max(b["length"] for b in batches)
+    inputs, targets = [], []
+    for _ in range(copies):
+        for b in batches:
+            L = b["length"]
+            for r in range(b["batch_size"]):
+                inputs += b["inputs"][r * L:(r + 1) * L] + [PAD] * (T - L)
+                targets += b["targets"][r * L:(r + 1) * L] + [-100] * (T - L)
+    return {"batch_size": len(inputs) // T, "length": T, "inputs": inputs, "targets": targets}
+
+
 def as_tensors(b):
     shape = (b["batch_size"], b["length"])
     return torch.tensor(b["inputs"]).view(shape), torch.tensor(b["targets"]).view(shape)
 
 
-def train(model, init_state, batches, learning_rate):
+def train(model, init_state, batches, learning_rate, steps=STEPS, accumulation=GRAD_ACCUM):
     """LLMTune's Trainer loop (see the module docstring). Returns losses, gradient norms, learning rates."""
     set_peft_model_state_dict(model, init_state)
     model.train()
     params = [p for _, p in model.named_parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=learning_rate, betas=BETAS, eps=EPS, weight_decay=WEIGHT_DECAY)
-    sched = get_cosine_with_min_lr_schedule_with_warmup(opt, num_warmup_steps=WARMUP, num_training_steps=STEPS,
+    sched = get_cosine_with_min_lr_schedule_with_warmup(opt, num_warmup_steps=WARMUP, num_training_steps=steps,
                                                         min_lr_rate=MIN_LR_RATIO)
     tensors = [as_tensors(b) for b in batches]
     losses, norms, rates = [], [], []
     drawn = 0
-    for _ in range(STEPS):
+    for _ in range(steps):
         opt.zero_grad(set_to_none=True)
-        micro = [tensors[(drawn + j) % len(tensors)] for j in range(GRAD_ACCUM)]
-        drawn += GRAD_ACCUM
+        micro = [tensors[(drawn + j) % len(tensors)] for j in range(accumulation)]
+        drawn += accumulation
         total = sum(int((t != -100).sum()) for _, t in micro)
         step_loss = 0.0
         for inputs, targets in micro:
@@ -220,13 +239,16 @@ def main():
     batches = make_batches(seed=21)
     curves = {}
 
-    def run(kind, learning_rate=LEARNING_RATE):
+    def run(kind, learning_rate=LEARNING_RATE, wide=False):
         """Loads model + adapter from the written files, quantizes for the quantized kinds, trains."""
         m = LlamaForCausalLM.from_pretrained(model_dir, dtype=torch.float32, attn_implementation="eager")
         m = PeftModel.from_pretrained(m, adapter_dir, is_trainable=True)
         checks = quantize_projections(m, kind) if kind != "fp32" else None
         init_state = {k: v.detach().clone() for k, v in get_peft_model_state_dict(m).items()}
-        losses, norms, rates = train(m, init_state, batches, learning_rate)
+        if wide:
+            losses, norms, rates = train(m, init_state, [widen(batches)], learning_rate, WIDE_STEPS, 1)
+        else:
+            losses, norms, rates = train(m, init_state, batches, learning_rate)
         return losses, norms, rates, checks
 
     # The in-memory model (before saving) and the reloaded files must give the same fp32 curve.
@@ -242,6 +264,12 @@ def main():
             curves[kind]["dequantized_weights"] = checks
     wrong = run("fp32", 2 * LEARNING_RATE)[0]
     curves["fp32_learning_rate_2e-3"] = {"losses": wrong}
+    wide = widen(batches)
+    losses, norms, rates, _ = run("fp32", wide=True)
+    curves["fp32_wide"] = {"steps": WIDE_STEPS, "gradient_accumulation": 1, "copies": WIDE_COPIES,
+                           "batch_size": wide["batch_size"], "length": wide["length"],
+                           "input_sum": sum(wide["inputs"]), "target_count": sum(t != -100 for t in wide["targets"]),
+                           "losses": losses, "gradient_norms": norms, "learning_rates": rates}
 
     doc = {
         "generator": "tools/reference/lora_loss_curve_fixtures.py",
