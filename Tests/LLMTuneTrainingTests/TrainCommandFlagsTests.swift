@@ -80,6 +80,8 @@ final class TrainCommandFlagsTests: XCTestCase {
     private struct Outcome {
         var status: Int32
         var errors: String
+        /// The process exited (with `status`) rather than died of a signal (a crash).
+        var exited: Bool
     }
 
     private func run(_ binary: URL, _ arguments: [String]) throws -> Outcome {
@@ -92,7 +94,7 @@ final class TrainCommandFlagsTests: XCTestCase {
         try process.run()
         let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
-        return Outcome(status: process.terminationStatus, errors: text)
+        return Outcome(status: process.terminationStatus, errors: text, exited: process.terminationReason == .exit)
     }
 
     private func trainArguments(model: URL, data: URL, output: String, steps: Int, learningRate: String) -> [String] {
@@ -170,6 +172,7 @@ final class TrainCommandFlagsTests: XCTestCase {
         let missing = dir.appendingPathComponent("no-such-adapter")
         var o = try attempt(missing, "missing")
         XCTAssertNotEqual(o.status, 0)
+        XCTAssertTrue(o.exited, "an error exit, not a crash")
         XCTAssertTrue(o.errors.contains(missing.path) && o.errors.contains("does not exist"), o.errors)
         XCTAssertFalse(o.errors.contains("Fatal error"), o.errors)
 
@@ -178,6 +181,7 @@ final class TrainCommandFlagsTests: XCTestCase {
             .appendingPathComponent("Fixtures/loss_curve/init-adapter")
         o = try attempt(other, "other")
         XCTAssertNotEqual(o.status, 0)
+        XCTAssertTrue(o.exited, "an error exit, not a crash")
         XCTAssertTrue(o.errors.contains(other.appendingPathComponent("adapter_model.safetensors").path)
                       && o.errors.contains("model.layers.2."), o.errors)
 
@@ -199,6 +203,7 @@ final class TrainCommandFlagsTests: XCTestCase {
         try SafetensorsWriter.write(tensors: written, metadata: ["format": "pt"], to: badFile)
         o = try attempt(bad, "bad")
         XCTAssertNotEqual(o.status, 0)
+        XCTAssertTrue(o.exited, "an error exit, not a crash")
         XCTAssertTrue(o.errors.contains(badFile.path) && o.errors.contains(wrongKey)
                       && o.errors.contains("[4, 16]") && o.errors.contains("[4, 32]"), o.errors)
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("bad/adapter_model.safetensors").path))
