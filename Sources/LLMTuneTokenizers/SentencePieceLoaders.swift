@@ -118,43 +118,14 @@ extension SentencePieceTokenizer {
                                                       hint: "SentencePiece-style tokenizers here are BPE with byte_fallback.")
         }
         guard let vocab = model["vocab"]?.object else { throw TokenizerError.missingKey(key: "model.vocab", source: source) }
-        var added: [AddedToken] = []
-        for (index, entry) in (root["added_tokens"]?.array ?? []).enumerated() {
-            guard let id = entry["id"]?.int, let content = entry["content"]?.string else {
-                throw TokenizerError.invalidValue(key: "added_tokens[\(index)]", source: source,
-                                                  message: "needs an integer id and a string content")
-            }
-            added.append(AddedToken(id: id, content: content, special: entry["special"]?.bool ?? false,
-                                    singleWord: entry["single_word"]?.bool ?? false,
-                                    leftStrip: entry["lstrip"]?.bool ?? false, rightStrip: entry["rstrip"]?.bool ?? false,
-                                    normalized: false))
-        }
-        var maxId = -1
-        for (_, v) in vocab { maxId = max(maxId, v.int ?? -1) }
-        for a in added { maxId = max(maxId, a.id) }
-        guard maxId >= 0, maxId < 10_000_000 else {
+        // Every added token is matched in the raw text (SentencePieceTokenizer has no normalized added tokens).
+        var added = try TokenizerJSONFields.addedTokens(root, source: source)
+        for k in added.indices { added[k].normalized = false }
+        let pieces = try TokenizerJSONFields.tokensById(vocab: vocab, addedTokens: added, source: source)
+        guard !pieces.isEmpty else {
             throw TokenizerError.invalidValue(key: "model.vocab", source: source, message: "no plausible ids")
         }
-        var pieces = [String](repeating: "", count: maxId + 1)
-        for (token, v) in vocab {
-            guard let id = v.int, id >= 0 else {
-                throw TokenizerError.invalidValue(key: "model.vocab[\(token.debugDescription)]", source: source,
-                                                  message: "ids must be non-negative integers")
-            }
-            pieces[id] = token
-        }
-        for a in added where pieces[a.id].isEmpty { pieces[a.id] = a.content }
-        var merges: [(String, String)] = []
-        for (rank, entry) in (model["merges"]?.array ?? []).enumerated() {
-            if let pair = entry.array, pair.count == 2, let l = pair[0].string, let r = pair[1].string {
-                merges.append((l, r))
-            } else if let text = entry.string, let pair = BPETokenizer.splitMerge(text) {
-                merges.append(pair)
-            } else {
-                throw TokenizerError.invalidValue(key: "model.merges[\(rank)]", source: source,
-                                                  message: "expected \"left right\" or [left, right]")
-            }
-        }
+        let merges = try TokenizerJSONFields.merges(model, source: source)
 
         // Spaces: a normalizer (Gemma: Replace; Llama-2: Prepend + Replace) or a Metaspace pre-tokenizer.
         let normalizer = try root["normalizer"].map { try NormalizerFactory.make($0, source: source) } ?? nil
@@ -171,11 +142,8 @@ extension SentencePieceTokenizer {
             }
         }
 
-        let idOf: (String) -> Int? = { name in added.first(where: { $0.content == name })?.id ?? vocab[name]?.int }
-        func configTokenId(_ key: String) -> Int? {
-            guard let value = config?[key] else { return nil }
-            return (value.string ?? value["content"]?.string).flatMap(idOf)
-        }
+        let idOf = TokenizerJSONFields.idLookup(vocab: vocab, addedTokens: added)
+        func configTokenId(_ key: String) -> Int? { TokenizerJSONFields.configTokenId(config, key, idOf: idOf) }
         // BOS / EOS insertion from the post-processor (transformers v5 rule); else the config's add_bos_token.
         var addBOS = config?["add_bos_token"]?.bool ?? true
         var addEOS = config?["add_eos_token"]?.bool ?? false
@@ -194,16 +162,12 @@ extension SentencePieceTokenizer {
         for a in added where a.special && BPETokenizer.endOfTurnNames.contains(a.content) && !eosIds.contains(a.id) {
             eosIds.append(a.id)
         }
-        var template: String?
-        if let t = config?["chat_template"] {
-            template = t.string ?? (t.array?.first { $0["name"]?.string == "default" } ?? t.array?.first)?["template"]?.string
-        }
         return Configuration(
             pieces: pieces, merges: merges, addedTokens: added, spaceHandling: spaces, normalizer: normalizer,
             addBOS: addBOS, addEOS: addEOS, decodeStripLeadingSpaces: strip, bosTokenId: bos, eosTokenIds: eosIds,
             padTokenId: configTokenId("pad_token") ?? idOf("<pad>"),
             unknownTokenId: model["unk_token"]?.string.flatMap(idOf) ?? configTokenId("unk_token"),
-            chatTemplate: template, source: source)
+            chatTemplate: TokenizerJSONFields.chatTemplate(config), source: source)
     }
 
     /// The space handling a pre-tokenizer describes; nil when it leaves the text as the normalizer made it.
