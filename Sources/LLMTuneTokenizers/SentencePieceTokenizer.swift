@@ -76,9 +76,9 @@ public final class SentencePieceTokenizer: Tokenizer, @unchecked Sendable {
     let model: SentencePieceModel
     private let pieces: [String]
     private let idOfToken: [String: Int]
-    private let specialFlags: [Bool]
     private let pieceByteTable: [[UInt8]]
-    private let matcher: AddedTokenMatcher
+    /// Every added token is matched in the raw text.
+    private let addedVocabulary: AddedVocabulary
     public let spaceHandling: SpaceHandling
     public let normalizer: Normalizer?
     /// Whether `encode(_:addSpecialTokens: true)` starts with BOS.
@@ -104,11 +104,12 @@ public final class SentencePieceTokenizer: Tokenizer, @unchecked Sendable {
             throw TokenizerError.invalidValue(key: "scores", source: c.source,
                                               message: "\(scores.count) scores for \(V) pieces")
         }
-        for added in c.addedTokens where added.id < 0 || added.id >= V {
-            throw TokenizerError.invalidValue(key: "added_tokens", source: c.source,
-                                              message: "token \(added.content.debugDescription) has id \(added.id) "
-                                                + "outside the vocabulary (size \(V))")
+        let rawAddedTokens = c.addedTokens.map { token in
+            var token = token
+            token.normalized = false
+            return token
         }
+        addedVocabulary = try AddedVocabulary(rawAddedTokens, vocabularySize: V, normalizer: nil, source: c.source)
         var idOfToken: [String: Int] = [:]
         idOfToken.reserveCapacity(V)
         for (id, piece) in c.pieces.enumerated() where !piece.isEmpty && idOfToken[piece] == nil { idOfToken[piece] = id }
@@ -123,10 +124,6 @@ public final class SentencePieceTokenizer: Tokenizer, @unchecked Sendable {
             if byteIds[Int(byte)] < 0 { byteIds[Int(byte)] = Int32(id) }
             isByte[id] = true
         }
-
-        var special = [Bool](repeating: false, count: V)
-        for added in c.addedTokens where added.special { special[added.id] = true }
-        specialFlags = special
 
         // Decoded bytes of every id: byte tokens their byte, others their text with "▁" as a space.
         var table: [[UInt8]] = []
@@ -170,7 +167,6 @@ public final class SentencePieceTokenizer: Tokenizer, @unchecked Sendable {
         model = SentencePieceModel(idOfPiece: idOfPiece, priority: priority, byteTokenIds: byteIds,
                                    unknownId: c.unknownTokenId)
 
-        matcher = AddedTokenMatcher(tokens: c.addedTokens, patterns: c.addedTokens.map(\.content))
         spaceHandling = c.spaceHandling
         normalizer = c.normalizer
         addsBOSToken = c.addBOS && c.bosTokenId != nil
@@ -202,10 +198,9 @@ public final class SentencePieceTokenizer: Tokenizer, @unchecked Sendable {
         ids.reserveCapacity(text.utf8.count / 3 + 4)
         if addSpecialTokens && addsBOSToken, let bos = bosTokenId { ids.append(bos) }
         let bytes = Array(text.utf8)
-        let segments = bytes.withUnsafeBufferPointer { matcher.split($0, parseSpecial: parseSpecialTokens) }
         var previousWasToken = true
         var first = true
-        for segment in segments {
+        for segment in addedVocabulary.splitRaw(bytes, parseSpecial: parseSpecialTokens) {
             switch segment {
             case .token(let id):
                 ids.append(id)
@@ -255,12 +250,7 @@ public final class SentencePieceTokenizer: Tokenizer, @unchecked Sendable {
     // MARK: Decoding
 
     public func decode(_ ids: [Int], skipSpecialTokens: Bool) -> String {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(ids.count * 4)
-        for id in ids where id >= 0 && id < vocabularySize {
-            if skipSpecialTokens && specialFlags[id] { continue }
-            bytes.append(contentsOf: pieceByteTable[id])
-        }
+        let bytes = addedVocabulary.joinedBytes(ids, skipSpecialTokens: skipSpecialTokens, pieceBytes: pieceByteTable)
         var strip = 0
         while strip < stripLeadingSpaces && strip < bytes.count && bytes[strip] == 0x20 { strip += 1 }
         return String(decoding: bytes[strip...], as: UTF8.self)
@@ -273,7 +263,7 @@ public final class SentencePieceTokenizer: Tokenizer, @unchecked Sendable {
 
     public func id(for token: String) -> Int? { idOfToken[token] }
 
-    public func isSpecialToken(_ id: Int) -> Bool { id >= 0 && id < vocabularySize && specialFlags[id] }
+    public func isSpecialToken(_ id: Int) -> Bool { addedVocabulary.isSpecial(id) }
 
     public func pieceBytes(for id: Int) -> [UInt8] {
         id >= 0 && id < vocabularySize ? pieceByteTable[id] : []
