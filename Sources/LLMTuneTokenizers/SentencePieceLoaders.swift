@@ -20,18 +20,7 @@ extension SentencePieceTokenizer {
                                                       hint: "SentencePieceTokenizer reads 'llama' vocabularies; "
                                                         + "use AutoTokenizer to pick the right kind.")
         }
-        guard let tokenValues = metadata["tokenizer.ggml.tokens"]?.array else {
-            throw TokenizerError.missingKey(key: "tokenizer.ggml.tokens", source: source)
-        }
-        var pieces: [String] = []
-        pieces.reserveCapacity(tokenValues.count)
-        for (index, value) in tokenValues.enumerated() {
-            guard let text = value.string else {
-                throw TokenizerError.invalidValue(key: "tokenizer.ggml.tokens[\(index)]", source: source,
-                                                  message: "expected a string")
-            }
-            pieces.append(text)
-        }
+        let pieces = try GGUFTokenizerFields.tokens(metadata, source: source)
         let V = pieces.count
         var scores = [Float](repeating: 0, count: V)
         if let values = metadata["tokenizer.ggml.scores"]?.array {
@@ -41,14 +30,7 @@ extension SentencePieceTokenizer {
             }
             for (i, v) in values.enumerated() { scores[i] = Float(v.double ?? 0) }
         }
-        var types = [GGUFTokenType](repeating: .normal, count: V)
-        if let values = metadata["tokenizer.ggml.token_type"]?.array {
-            guard values.count == V else {
-                throw TokenizerError.invalidValue(key: "tokenizer.ggml.token_type", source: source,
-                                                  message: "\(values.count) types for \(V) tokens")
-            }
-            for (i, v) in values.enumerated() { types[i] = v.int.flatMap(GGUFTokenType.init(rawValue:)) ?? .undefined }
-        }
+        let types = try GGUFTokenizerFields.tokenTypes(metadata, count: V, source: source)
         // llama.cpp matches control and unknown tokens (when parsing specials) and user-defined tokens (always)
         // verbatim in the raw text, before spaces are escaped.
         var added: [AddedToken] = []
@@ -62,24 +44,12 @@ extension SentencePieceTokenizer {
             }
         }
         func validId(_ key: String) throws -> Int? {
-            guard let id = metadata[key]?.int else { return nil }
-            guard id >= 0 && id < V else {
-                if id < 0 || id == Int(UInt32.max) { return nil }
-                throw TokenizerError.invalidValue(key: key, source: source,
-                                                  message: "id \(id) outside the vocabulary (\(V) tokens)")
-            }
-            return id
+            try GGUFTokenizerFields.tokenId(metadata, key, vocabularySize: V, source: source)
         }
         let bos = try validId("tokenizer.ggml.bos_token_id")
-        let eos = try validId("tokenizer.ggml.eos_token_id")
-        var eosIds: [Int] = []
-        for id in [eos, try validId("tokenizer.ggml.eot_token_id"), try validId("tokenizer.ggml.eom_token_id")]
-            .compactMap({ $0 }) where !eosIds.contains(id) { eosIds.append(id) }
-        for (id, type) in types.enumerated()
-        where (type == .control || type == .userDefined) && BPETokenizer.endOfTurnNames.contains(pieces[id])
-            && !eosIds.contains(id) {
-            eosIds.append(id)
-        }
+        let eosIds = GGUFTokenizerFields.endOfGenerationIds(
+            eos: try validId("tokenizer.ggml.eos_token_id"), eot: try validId("tokenizer.ggml.eot_token_id"),
+            eom: try validId("tokenizer.ggml.eom_token_id"), tokens: pieces, types: types)
         let spacePrefix = metadata["tokenizer.ggml.add_space_prefix"]?.bool ?? true
         return try SentencePieceTokenizer(configuration: Configuration(
             pieces: pieces, scores: scores, byteTokenIds: byteIds, addedTokens: added,
