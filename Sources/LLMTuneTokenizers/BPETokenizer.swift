@@ -64,8 +64,7 @@ public final class BPETokenizer: Tokenizer, @unchecked Sendable {
     /// The added tokens, in load order.
     public let addedTokens: [AddedToken]
     private let addedVocabulary: AddedVocabulary
-    private let tokenStrings: [String]
-    private let idOfToken: [String: Int]
+    private let vocabulary: VocabularyLookup
     private let pieceByteTable: [[UInt8]]
     private let decodesAsBytes: Bool
 
@@ -95,14 +94,9 @@ public final class BPETokenizer: Tokenizer, @unchecked Sendable {
                 displayed[added.id] = normalizer.normalize(added.content)
             }
         }
-        tokenStrings = displayed
-        var idOfToken: [String: Int] = [:]
-        idOfToken.reserveCapacity(c.tokens.count)
-        for (id, token) in c.tokens.enumerated() where !token.isEmpty && idOfToken[token] == nil {
-            idOfToken[token] = id
-        }
-        for added in c.addedTokens { idOfToken[added.content] = added.id }
-        self.idOfToken = idOfToken
+        var vocabulary = VocabularyLookup(strings: displayed, keys: c.tokens)
+        for added in c.addedTokens { vocabulary.idOfToken[added.content] = added.id }
+        self.vocabulary = vocabulary
 
         addedVocabulary = try AddedVocabulary(c.addedTokens, vocabularySize: c.tokens.count, normalizer: c.normalizer,
                                               source: c.source)
@@ -114,7 +108,7 @@ public final class BPETokenizer: Tokenizer, @unchecked Sendable {
         }
         pieceByteTable = pieces
 
-        model = BytePairModel(tokenBytes: pieces, idOfToken: idOfToken, merges: c.merges, ignoreMerges: c.ignoreMerges,
+        model = BytePairModel(tokenBytes: pieces, idOfToken: vocabulary.idOfToken, merges: c.merges, ignoreMerges: c.ignoreMerges,
                               unknownId: c.unknownTokenId)
 
         normalizer = c.normalizer
@@ -173,17 +167,14 @@ public final class BPETokenizer: Tokenizer, @unchecked Sendable {
             return String(decoding: bytes, as: UTF8.self)
         }
         var tokens: [String] = []
-        addedVocabulary.forEachDecoded(ids, skipSpecialTokens: skipSpecialTokens) { tokens.append(tokenStrings[$0]) }
+        addedVocabulary.forEachDecoded(ids, skipSpecialTokens: skipSpecialTokens) { tokens.append(vocabulary.strings[$0]) }
         guard let decoder else { return tokens.joined(separator: " ") }
         return decoder.decodeChain(tokens).joined()
     }
 
-    public func token(for id: Int) -> String? {
-        guard id >= 0 && id < vocabularySize, !tokenStrings[id].isEmpty else { return nil }
-        return tokenStrings[id]
-    }
+    public func token(for id: Int) -> String? { vocabulary.token(for: id) }
 
-    public func id(for token: String) -> Int? { idOfToken[token] }
+    public func id(for token: String) -> Int? { vocabulary.id(for: token) }
 
     public func isSpecialToken(_ id: Int) -> Bool { addedVocabulary.isSpecial(id) }
 

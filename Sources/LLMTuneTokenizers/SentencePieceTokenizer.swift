@@ -74,8 +74,7 @@ public final class SentencePieceTokenizer: Tokenizer, @unchecked Sendable {
     static let spaceSymbol = "\u{2581}"
 
     let model: SentencePieceModel
-    private let pieces: [String]
-    private let idOfToken: [String: Int]
+    private let vocabulary: VocabularyLookup
     private let pieceByteTable: [[UInt8]]
     /// Every added token is matched in the raw text.
     private let addedVocabulary: AddedVocabulary
@@ -99,7 +98,6 @@ public final class SentencePieceTokenizer: Tokenizer, @unchecked Sendable {
         }
         let V = c.pieces.count
         vocabularySize = V
-        pieces = c.pieces
         if let scores = c.scores, scores.count != V {
             throw TokenizerError.invalidValue(key: "scores", source: c.source,
                                               message: "\(scores.count) scores for \(V) pieces")
@@ -110,11 +108,12 @@ public final class SentencePieceTokenizer: Tokenizer, @unchecked Sendable {
             return token
         }
         addedVocabulary = try AddedVocabulary(rawAddedTokens, vocabularySize: V, normalizer: nil, source: c.source)
-        var idOfToken: [String: Int] = [:]
-        idOfToken.reserveCapacity(V)
-        for (id, piece) in c.pieces.enumerated() where !piece.isEmpty && idOfToken[piece] == nil { idOfToken[piece] = id }
-        for added in c.addedTokens where idOfToken[added.content] == nil { idOfToken[added.content] = added.id }
-        self.idOfToken = idOfToken
+        var vocabulary = VocabularyLookup(strings: c.pieces)
+        for added in c.addedTokens where vocabulary.idOfToken[added.content] == nil {
+            vocabulary.idOfToken[added.content] = added.id
+        }
+        self.vocabulary = vocabulary
+        let idOfToken = vocabulary.idOfToken
 
         // Byte tokens.
         var byteIds = [Int32](repeating: -1, count: 256)
@@ -256,12 +255,9 @@ public final class SentencePieceTokenizer: Tokenizer, @unchecked Sendable {
         return String(decoding: bytes[strip...], as: UTF8.self)
     }
 
-    public func token(for id: Int) -> String? {
-        guard id >= 0 && id < vocabularySize, !pieces[id].isEmpty else { return nil }
-        return pieces[id]
-    }
+    public func token(for id: Int) -> String? { vocabulary.token(for: id) }
 
-    public func id(for token: String) -> Int? { idOfToken[token] }
+    public func id(for token: String) -> Int? { vocabulary.id(for: token) }
 
     public func isSpecialToken(_ id: Int) -> Bool { addedVocabulary.isSpecial(id) }
 

@@ -56,8 +56,7 @@ public final class WordPieceTokenizer: Tokenizer, @unchecked Sendable {
     public let continuingSubwordPrefix: String
     public let maximumInputCharactersPerWord: Int
     private let addedVocabulary: AddedVocabulary
-    private let tokenStrings: [String]
-    private let idOfToken: [String: Int]
+    private let vocabulary: VocabularyLookup
 
     public let vocabularySize: Int
     public let bosTokenId: Int?
@@ -82,13 +81,7 @@ public final class WordPieceTokenizer: Tokenizer, @unchecked Sendable {
         addedVocabulary = try AddedVocabulary(c.addedTokens, vocabularySize: c.tokens.count, normalizer: c.normalizer,
                                               source: c.source)
         vocabularySize = c.tokens.count
-        tokenStrings = c.tokens
-        var idOfToken: [String: Int] = [:]
-        idOfToken.reserveCapacity(c.tokens.count)
-        for (id, token) in c.tokens.enumerated() where !token.isEmpty && idOfToken[token] == nil {
-            idOfToken[token] = id
-        }
-        self.idOfToken = idOfToken
+        vocabulary = VocabularyLookup(strings: c.tokens)
 
         normalizer = c.normalizer
         preTokenizer = c.preTokenizer
@@ -149,7 +142,7 @@ public final class WordPieceTokenizer: Tokenizer, @unchecked Sendable {
             while end > start {
                 var candidate = start > 0 ? prefix : []
                 candidate.append(contentsOf: word[(base + boundaries[start])..<(base + boundaries[end])])
-                if let id = idOfToken[String(decoding: candidate, as: UTF8.self)] {
+                if let id = vocabulary.idOfToken[String(decoding: candidate, as: UTF8.self)] {
                     found = id
                     break
                 }
@@ -180,18 +173,15 @@ public final class WordPieceTokenizer: Tokenizer, @unchecked Sendable {
         var tokens: [String] = []
         tokens.reserveCapacity(ids.count)
         addedVocabulary.forEachDecoded(ids, skipSpecialTokens: skipSpecialTokens) { id in
-            if !tokenStrings[id].isEmpty { tokens.append(tokenStrings[id]) }
+            if let token = vocabulary.token(for: id) { tokens.append(token) }
         }
         guard let decoder else { return tokens.joined(separator: " ") }
         return decoder.decodeChain(tokens).joined()
     }
 
-    public func token(for id: Int) -> String? {
-        guard id >= 0 && id < vocabularySize, !tokenStrings[id].isEmpty else { return nil }
-        return tokenStrings[id]
-    }
+    public func token(for id: Int) -> String? { vocabulary.token(for: id) }
 
-    public func id(for token: String) -> Int? { idOfToken[token] }
+    public func id(for token: String) -> Int? { vocabulary.id(for: token) }
 
     public func isSpecialToken(_ id: Int) -> Bool { addedVocabulary.isSpecial(id) }
 
