@@ -29,7 +29,8 @@ struct AddedVocabulary: Sendable {
         rawMatcher = AddedTokenMatcher(tokens: raw, patterns: raw.map(\.content))
         let normalizedTokens = tokens.filter(\.normalized)
         normalizedMatcher = AddedTokenMatcher(
-            tokens: normalizedTokens, patterns: normalizedTokens.map { normalizer?.normalize($0.content) ?? $0.content })
+            tokens: normalizedTokens,
+            patterns: normalizedTokens.map { normalizer?.normalize($0.content) ?? $0.content })
     }
 
     /// Whether `id` is a special token (false outside the vocabulary).

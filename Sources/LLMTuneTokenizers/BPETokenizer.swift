@@ -1,6 +1,7 @@
 // The byte-level BPE tokenizer (GPT-2, Llama-3, Qwen2, SmolLM2): the HF tokenizers pipeline
 // added tokens -> normalizer -> pre-tokenizer -> BPE -> post-processor, and decoding through the
 // byte-level alphabet. Loaders: TokenizerJSONLoader.swift (tokenizer.json), GGUFTokenizerLoader.swift.
+// Shared with the other kinds: AddedVocabulary.swift (added-token split), VocabularyLookup.swift.
 
 /// A byte-level BPE tokenizer.
 public final class BPETokenizer: Tokenizer, @unchecked Sendable {
@@ -108,8 +109,8 @@ public final class BPETokenizer: Tokenizer, @unchecked Sendable {
         }
         pieceByteTable = pieces
 
-        model = BytePairModel(tokenBytes: pieces, idOfToken: vocabulary.idOfToken, merges: c.merges, ignoreMerges: c.ignoreMerges,
-                              unknownId: c.unknownTokenId)
+        model = BytePairModel(tokenBytes: pieces, idOfToken: vocabulary.idOfToken, merges: c.merges,
+                              ignoreMerges: c.ignoreMerges, unknownId: c.unknownTokenId)
 
         normalizer = c.normalizer
         preTokenizer = c.preTokenizer
@@ -137,8 +138,8 @@ public final class BPETokenizer: Tokenizer, @unchecked Sendable {
     public func encode(_ text: String, addSpecialTokens: Bool, parseSpecialTokens: Bool) -> [Int] {
         var ids: [Int] = []
         ids.reserveCapacity(text.utf8.count / 3 + 4)
-        addedVocabulary.encode(text, normalizer: normalizer, parseSpecial: parseSpecialTokens, into: &ids) { bytes, ids in
-            encodePreTokenized(bytes, into: &ids)
+        addedVocabulary.encode(text, normalizer: normalizer, parseSpecial: parseSpecialTokens, into: &ids) {
+            encodePreTokenized($0, into: &$1)
         }
         if addSpecialTokens, let postProcessor { ids = postProcessor.process(ids) }
         return ids
@@ -163,11 +164,13 @@ public final class BPETokenizer: Tokenizer, @unchecked Sendable {
 
     public func decode(_ ids: [Int], skipSpecialTokens: Bool) -> String {
         if decodesAsBytes {
-            let bytes = addedVocabulary.joinedBytes(ids, skipSpecialTokens: skipSpecialTokens, pieceBytes: pieceByteTable)
-            return String(decoding: bytes, as: UTF8.self)
+            return String(decoding: addedVocabulary.joinedBytes(ids, skipSpecialTokens: skipSpecialTokens,
+                                                                pieceBytes: pieceByteTable), as: UTF8.self)
         }
         var tokens: [String] = []
-        addedVocabulary.forEachDecoded(ids, skipSpecialTokens: skipSpecialTokens) { tokens.append(vocabulary.strings[$0]) }
+        addedVocabulary.forEachDecoded(ids, skipSpecialTokens: skipSpecialTokens) {
+            tokens.append(vocabulary.strings[$0])
+        }
         guard let decoder else { return tokens.joined(separator: " ") }
         return decoder.decodeChain(tokens).joined()
     }

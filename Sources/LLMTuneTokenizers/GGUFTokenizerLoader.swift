@@ -2,6 +2,7 @@
 // llama-vocab.cpp: `tokenizer.ggml.pre` selects the regex list, defaults for add_bos / ignore_merges
 // per pre-tokenizer, token types (1 normal, 2 unknown, 3 control, 4 user-defined, 5 unused, 6 byte).
 // The metadata arrives as a plain dictionary so that this layer does not depend on the GGUF reader.
+// Fields read the same way by the SentencePiece loader: GGUFTokenizerFields.swift.
 
 import LLMTuneFormats
 

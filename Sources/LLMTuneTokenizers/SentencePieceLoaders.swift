@@ -1,7 +1,7 @@
 // Loading a SentencePiece-style BPE tokenizer from GGUF metadata (tokenizer.ggml.model = "llama", llama.cpp's
 // SPM vocabulary: tokens, scores, token types, add_bos / add_eos / add_space_prefix) and from tokenizer.json
 // (model BPE with byte_fallback; normalizer Replace " " -> "▁" / Prepend "▁", or pre-tokenizer Metaspace;
-// decoder Replace / ByteFallback / Fuse / Strip).
+// decoder Replace / ByteFallback / Fuse / Strip). Shared fields: GGUFTokenizerFields.swift, TokenizerJSONFields.swift.
 
 import Foundation
 import LLMTuneFormats

@@ -4,7 +4,8 @@
 // (" " -> "▁"), optional Metaspace split -> merges (SentencePieceModel.swift) -> BOS/EOS.
 // References: llama.cpp llama-vocab.cpp (LLAMA_VOCAB_TYPE_SPM tokenize / token_to_piece), HF tokenizers
 // (BPE byte_fallback, normalizers Replace/Prepend, pre-tokenizer Metaspace, decoders Replace/ByteFallback/Fuse/
-// Strip), transformers GemmaTokenizer. Loaders: SentencePieceLoaders.swift.
+// Strip), transformers GemmaTokenizer. Loaders: SentencePieceLoaders.swift. Shared with the other kinds:
+// AddedVocabulary.swift (every added token matched in the raw text here), VocabularyLookup.swift.
 
 /// A SentencePiece-style BPE tokenizer with byte fallback.
 public final class SentencePieceTokenizer: Tokenizer, @unchecked Sendable {

@@ -1,7 +1,8 @@
 // Loading a byte-level BPE tokenizer from HF files: tokenizer.json (the pipeline and vocabulary, as
 // written by HF tokenizers) and the optional tokenizer_config.json (special token names, chat template).
 // Like transformers v5, the post-processor of tokenizer.json decides BOS/EOS insertion: the config's
-// `add_bos_token` / `add_eos_token` are ignored when a tokenizer.json is present.
+// `add_bos_token` / `add_eos_token` are ignored when a tokenizer.json is present. Fields read the same way by
+// every loader: TokenizerJSONFields.swift.
 
 import Foundation
 

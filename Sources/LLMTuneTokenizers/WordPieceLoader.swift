@@ -2,7 +2,7 @@
 // continuing_subword_prefix, max_input_chars_per_word; BertNormalizer, BertPreTokenizer, TemplateProcessing /
 // BertProcessing, WordPiece decoder) and the optional tokenizer_config.json (special token names).
 // tokenizer.json's `truncation` / `padding` settings are not applied by `encode` (callers such as the
-// embedding pipeline truncate to their own maximum length).
+// embedding pipeline truncate to their own maximum length). Shared fields: TokenizerJSONFields.swift.
 
 import Foundation
 

@@ -3,7 +3,7 @@
 // ([CLS] ... [SEP]), and the WordPiece decoder. Reference: HF tokenizers `models/wordpiece/mod.rs`
 // (greedy longest-match-first with the "##" continuing prefix; a word longer than max_input_chars_per_word,
 // or with any part missing from the vocabulary, becomes [UNK]) and `decoders/wordpiece.rs`.
-// Loader: WordPieceLoader.swift.
+// Loader: WordPieceLoader.swift. Shared with the other kinds: AddedVocabulary.swift, VocabularyLookup.swift.
 
 /// A WordPiece tokenizer.
 public final class WordPieceTokenizer: Tokenizer, @unchecked Sendable {
