@@ -1,6 +1,7 @@
 // The byte-level BPE tokenizer (GPT-2, Llama-3, Qwen2, SmolLM2): the HF tokenizers pipeline
 // added tokens -> normalizer -> pre-tokenizer -> BPE -> post-processor, and decoding through the
 // byte-level alphabet. Loaders: TokenizerJSONLoader.swift (tokenizer.json), GGUFTokenizerLoader.swift.
+// Shared with the other kinds: AddedVocabulary.swift (added-token split), VocabularyLookup.swift.
 
 /// A byte-level BPE tokenizer.
 public final class BPETokenizer: Tokenizer, @unchecked Sendable {
@@ -63,11 +64,8 @@ public final class BPETokenizer: Tokenizer, @unchecked Sendable {
     public let decoder: TokenDecoder?
     /// The added tokens, in load order.
     public let addedTokens: [AddedToken]
-    private let rawMatcher: AddedTokenMatcher
-    private let normalizedMatcher: AddedTokenMatcher
-    private let tokenStrings: [String]
-    private let idOfToken: [String: Int]
-    private let specialFlags: [Bool]
+    private let addedVocabulary: AddedVocabulary
+    private let vocabulary: VocabularyLookup
     private let pieceByteTable: [[UInt8]]
     private let decodesAsBytes: Bool
 
@@ -97,23 +95,12 @@ public final class BPETokenizer: Tokenizer, @unchecked Sendable {
                 displayed[added.id] = normalizer.normalize(added.content)
             }
         }
-        tokenStrings = displayed
-        var idOfToken: [String: Int] = [:]
-        idOfToken.reserveCapacity(c.tokens.count)
-        for (id, token) in c.tokens.enumerated() where !token.isEmpty && idOfToken[token] == nil {
-            idOfToken[token] = id
-        }
-        for added in c.addedTokens { idOfToken[added.content] = added.id }
-        self.idOfToken = idOfToken
+        var vocabulary = VocabularyLookup(strings: displayed, keys: c.tokens)
+        for added in c.addedTokens { vocabulary.idOfToken[added.content] = added.id }
+        self.vocabulary = vocabulary
 
-        for added in c.addedTokens where added.id < 0 || added.id >= c.tokens.count {
-            throw TokenizerError.invalidValue(key: "added_tokens", source: c.source,
-                                              message: "token \(added.content.debugDescription) has id \(added.id) "
-                                                + "outside the vocabulary (size \(c.tokens.count))")
-        }
-        var special = [Bool](repeating: false, count: c.tokens.count)
-        for added in c.addedTokens where added.special { special[added.id] = true }
-        specialFlags = special
+        addedVocabulary = try AddedVocabulary(c.addedTokens, vocabularySize: c.tokens.count, normalizer: c.normalizer,
+                                              source: c.source)
 
         var pieces: [[UInt8]] = []
         pieces.reserveCapacity(c.tokens.count)
@@ -122,20 +109,14 @@ public final class BPETokenizer: Tokenizer, @unchecked Sendable {
         }
         pieceByteTable = pieces
 
-        model = BytePairModel(tokenBytes: pieces, idOfToken: idOfToken, merges: c.merges, ignoreMerges: c.ignoreMerges,
-                              unknownId: c.unknownTokenId)
+        model = BytePairModel(tokenBytes: pieces, idOfToken: vocabulary.idOfToken, merges: c.merges,
+                              ignoreMerges: c.ignoreMerges, unknownId: c.unknownTokenId)
 
         normalizer = c.normalizer
         preTokenizer = c.preTokenizer
         postProcessor = c.postProcessor
         decoder = c.decoder
         addedTokens = c.addedTokens
-        let raw = c.addedTokens.filter { !$0.normalized }
-        rawMatcher = AddedTokenMatcher(tokens: raw, patterns: raw.map(\.content))
-        let normalizedTokens = c.addedTokens.filter(\.normalized)
-        normalizedMatcher = AddedTokenMatcher(
-            tokens: normalizedTokens,
-            patterns: normalizedTokens.map { c.normalizer?.normalize($0.content) ?? $0.content })
         decodesAsBytes = c.decoder?.isPureByteLevel ?? false
 
         bosTokenId = c.bosTokenId
@@ -157,37 +138,11 @@ public final class BPETokenizer: Tokenizer, @unchecked Sendable {
     public func encode(_ text: String, addSpecialTokens: Bool, parseSpecialTokens: Bool) -> [Int] {
         var ids: [Int] = []
         ids.reserveCapacity(text.utf8.count / 3 + 4)
-        let bytes = Array(text.utf8)
-        let segments = bytes.withUnsafeBufferPointer { rawMatcher.split($0, parseSpecial: parseSpecialTokens) }
-        for segment in segments {
-            switch segment {
-            case .token(let id):
-                ids.append(id)
-            case .text(let range):
-                if let normalizer {
-                    let normalized = normalizer.normalize(String(decoding: bytes[range], as: UTF8.self))
-                    encodeNormalized(Array(normalized.utf8), parseSpecial: parseSpecialTokens, into: &ids)
-                } else {
-                    encodeNormalized(Array(bytes[range]), parseSpecial: parseSpecialTokens, into: &ids)
-                }
-            }
+        addedVocabulary.encode(text, normalizer: normalizer, parseSpecial: parseSpecialTokens, into: &ids) {
+            encodePreTokenized($0, into: &$1)
         }
         if addSpecialTokens, let postProcessor { ids = postProcessor.process(ids) }
         return ids
-    }
-
-    private func encodeNormalized(_ bytes: [UInt8], parseSpecial: Bool, into ids: inout [Int]) {
-        if normalizedMatcher.isEmpty {
-            encodePreTokenized(bytes, into: &ids)
-            return
-        }
-        let segments = bytes.withUnsafeBufferPointer { normalizedMatcher.split($0, parseSpecial: parseSpecial) }
-        for segment in segments {
-            switch segment {
-            case .token(let id): ids.append(id)
-            case .text(let range): encodePreTokenized(Array(bytes[range]), into: &ids)
-            }
-        }
     }
 
     private func encodePreTokenized(_ bytes: [UInt8], into ids: inout [Int]) {
@@ -202,46 +157,29 @@ public final class BPETokenizer: Tokenizer, @unchecked Sendable {
 
     /// The pre-tokenized pieces of `text` (after added-token splitting and normalization), for inspection.
     public func preTokenize(_ text: String) -> [String] {
-        var out: [String] = []
-        let bytes = Array(text.utf8)
-        let segments = bytes.withUnsafeBufferPointer { rawMatcher.split($0, parseSpecial: true) }
-        for case .text(let range) in segments {
-            var normalized = String(decoding: bytes[range], as: UTF8.self)
-            if let normalizer { normalized = normalizer.normalize(normalized) }
-            out.append(contentsOf: preTokenizer.preTokenize(normalized))
-        }
-        return out
+        addedVocabulary.normalizedPieces(text, normalizer: normalizer).flatMap { preTokenizer.preTokenize($0) }
     }
 
     // MARK: Decoding
 
     public func decode(_ ids: [Int], skipSpecialTokens: Bool) -> String {
         if decodesAsBytes {
-            var bytes: [UInt8] = []
-            bytes.reserveCapacity(ids.count * 4)
-            for id in ids where id >= 0 && id < vocabularySize {
-                if skipSpecialTokens && specialFlags[id] { continue }
-                bytes.append(contentsOf: pieceByteTable[id])
-            }
-            return String(decoding: bytes, as: UTF8.self)
+            return String(decoding: addedVocabulary.joinedBytes(ids, skipSpecialTokens: skipSpecialTokens,
+                                                                pieceBytes: pieceByteTable), as: UTF8.self)
         }
         var tokens: [String] = []
-        for id in ids where id >= 0 && id < vocabularySize {
-            if skipSpecialTokens && specialFlags[id] { continue }
-            tokens.append(tokenStrings[id])
+        addedVocabulary.forEachDecoded(ids, skipSpecialTokens: skipSpecialTokens) {
+            tokens.append(vocabulary.strings[$0])
         }
         guard let decoder else { return tokens.joined(separator: " ") }
         return decoder.decodeChain(tokens).joined()
     }
 
-    public func token(for id: Int) -> String? {
-        guard id >= 0 && id < vocabularySize, !tokenStrings[id].isEmpty else { return nil }
-        return tokenStrings[id]
-    }
+    public func token(for id: Int) -> String? { vocabulary.token(for: id) }
 
-    public func id(for token: String) -> Int? { idOfToken[token] }
+    public func id(for token: String) -> Int? { vocabulary.id(for: token) }
 
-    public func isSpecialToken(_ id: Int) -> Bool { id >= 0 && id < vocabularySize && specialFlags[id] }
+    public func isSpecialToken(_ id: Int) -> Bool { addedVocabulary.isSpecial(id) }
 
     public func pieceBytes(for id: Int) -> [UInt8] {
         guard id >= 0 && id < vocabularySize else { return [] }

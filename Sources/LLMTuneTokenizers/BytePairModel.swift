@@ -2,7 +2,8 @@
 // References: Sennrich et al. 2016 (BPE), openai/gpt-2 encoder.py, HF tokenizers `models/bpe/word.rs`
 // (merges applied lowest rank first, leftmost first among equal ranks), llama.cpp `llm_tokenizer_bpe`.
 // Symbols are token ids from the start (each byte's id), and a merge is a lookup
-// (left id, right id) -> (rank, merged id), so the loop never builds strings.
+// (left id, right id) -> (rank, merged id), so the loop never builds strings. Short words merge by scanning
+// here; long words go through the heap loop shared with SentencePieceModel (PairMerge.swift).
 
 import Foundation
 
@@ -16,41 +17,6 @@ struct ByteString: Hashable, Sendable {
 
     func hash(into hasher: inout Hasher) {
         bytes.withUnsafeBytes { hasher.combine(bytes: $0) }
-    }
-}
-
-/// A binary min-heap of UInt64 keys.
-private struct MinHeap {
-    var items: [UInt64] = []
-
-    mutating func push(_ key: UInt64) {
-        items.append(key)
-        var child = items.count - 1
-        while child > 0 {
-            let parent = (child - 1) / 2
-            if items[parent] <= items[child] { break }
-            items.swapAt(parent, child)
-            child = parent
-        }
-    }
-
-    mutating func pop() -> UInt64? {
-        guard let top = items.first else { return nil }
-        let last = items.removeLast()
-        if !items.isEmpty {
-            items[0] = last
-            var parent = 0
-            while true {
-                let left = 2 * parent + 1
-                if left >= items.count { break }
-                let right = left + 1
-                let child = right < items.count && items[right] < items[left] ? right : left
-                if items[parent] <= items[child] { break }
-                items.swapAt(parent, child)
-                parent = child
-            }
-        }
-        return top
     }
 }
 
@@ -113,9 +79,7 @@ final class BytePairModel: @unchecked Sendable {
     }
 
     @inline(__always)
-    private func pairValue(_ left: Int32, _ right: Int32) -> UInt64 {
-        merges[UInt64(UInt32(bitPattern: left)) << 32 | UInt64(UInt32(bitPattern: right))] ?? .max
-    }
+    private func pairValue(_ left: Int32, _ right: Int32) -> UInt64 { mergeTableValue(merges, left, right) }
 
     /// Appends the ids of the word `p[range]` (raw bytes of one pre-token).
     func encodeWord(_ p: UnsafePointer<UInt8>, _ range: Range<Int>, into out: inout [Int]) {
@@ -193,51 +157,28 @@ final class BytePairModel: @unchecked Sendable {
         }
     }
 
-    /// O(n log n) merging for long words: a linked list of symbols and a heap of (rank, position).
+    /// O(n log n) merging for long words: the shared heap merge loop (PairMerge.swift).
     func mergeWithHeap(_ ids: inout [Int32]) {
-        let n = ids.count
-        var symbols = ids
-        var next = [Int32](repeating: -1, count: n)
-        var previous = [Int32](repeating: -1, count: n)
-        var alive = [Bool](repeating: true, count: n)
-        for k in 0..<n {
-            next[k] = k + 1 < n ? Int32(k + 1) : -1
-            previous[k] = Int32(k - 1)
-        }
-        var heap = MinHeap()
-        heap.items.reserveCapacity(n)
-        for k in 0..<(n - 1) {
-            let value = pairValue(symbols[k], symbols[k + 1])
-            if value != .max { heap.push((value & 0xFFFF_FFFF_0000_0000) | UInt64(k)) }
-        }
-        while let top = heap.pop() {
-            let rank = top >> 32
-            let position = Int(top & 0xFFFF_FFFF)
-            guard alive[position] else { continue }
-            let right = Int(next[position])
-            guard right >= 0 else { continue }
-            let value = pairValue(symbols[position], symbols[right])
-            guard value != .max, value >> 32 == rank else { continue }  // stale entry
-            symbols[position] = Int32(truncatingIfNeeded: value & 0xFFFF_FFFF)
-            alive[right] = false
-            let after = Int(next[right])
-            next[position] = Int32(after)
-            if after >= 0 { previous[after] = Int32(position) }
-            let before = Int(previous[position])
-            if before >= 0 {
-                let left = pairValue(symbols[before], symbols[position])
-                if left != .max { heap.push((left & 0xFFFF_FFFF_0000_0000) | UInt64(before)) }
-            }
-            if after >= 0 {
-                let following = pairValue(symbols[position], symbols[after])
-                if following != .max { heap.push((following & 0xFFFF_FFFF_0000_0000) | UInt64(position)) }
-            }
-        }
+        var symbols = ByteSymbols(merges: merges, ids: ids)
+        let next = mergeAdjacentPairs(&symbols, count: ids.count)
         ids.removeAll(keepingCapacity: true)
         var k = 0
         while k >= 0 {
-            ids.append(symbols[k])
-            k = Int(next[k])
+            ids.append(symbols.ids[k])
+            k = next[k]
         }
     }
+}
+
+/// Token ids of a word being merged by the byte-level model.
+private struct ByteSymbols: MergeableSymbols {
+    /// (left << 32 | right) -> (rank << 32 | merged id), as BytePairModel.merges.
+    let merges: [UInt64: UInt64]
+    var ids: [Int32]
+
+    @inline(__always)
+    func pairValue(_ left: Int, _ right: Int) -> UInt64 { mergeTableValue(merges, ids[left], ids[right]) }
+
+    @inline(__always)
+    mutating func merge(_ left: Int, _ right: Int, into merged: Int32) { ids[left] = merged }
 }

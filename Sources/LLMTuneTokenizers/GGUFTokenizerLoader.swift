@@ -2,6 +2,7 @@
 // llama-vocab.cpp: `tokenizer.ggml.pre` selects the regex list, defaults for add_bos / ignore_merges
 // per pre-tokenizer, token types (1 normal, 2 unknown, 3 control, 4 user-defined, 5 unused, 6 byte).
 // The metadata arrives as a plain dictionary so that this layer does not depend on the GGUF reader.
+// Fields read the same way by the SentencePiece loader: GGUFTokenizerFields.swift.
 
 import LLMTuneFormats
 
@@ -25,7 +26,6 @@ extension BPETokenizer {
     /// - Parameter source: names the file in errors.
     public static func load(ggufMetadata metadata: [String: GGUFValue], source: String = "GGUF") throws -> BPETokenizer {
         func string(_ key: String) -> String? { metadata[key]?.string }
-        func int(_ key: String) -> Int? { metadata[key]?.int }
 
         guard let model = string("tokenizer.ggml.model") else {
             throw TokenizerError.missingKey(key: "tokenizer.ggml.model", source: source)
@@ -36,18 +36,7 @@ extension BPETokenizer {
                 hint: "BPETokenizer reads byte-level ('gpt2') vocabularies; load 'llama' (SentencePiece) ones with "
                     + "SentencePieceTokenizer.load(ggufMetadata:) or AutoTokenizer.")
         }
-        guard let tokenValues = metadata["tokenizer.ggml.tokens"]?.array else {
-            throw TokenizerError.missingKey(key: "tokenizer.ggml.tokens", source: source)
-        }
-        var tokens: [String] = []
-        tokens.reserveCapacity(tokenValues.count)
-        for (index, value) in tokenValues.enumerated() {
-            guard let text = value.string else {
-                throw TokenizerError.invalidValue(key: "tokenizer.ggml.tokens[\(index)]", source: source,
-                                                  message: "expected a string")
-            }
-            tokens.append(text)
-        }
+        let tokens = try GGUFTokenizerFields.tokens(metadata, source: source)
         guard let mergeValues = metadata["tokenizer.ggml.merges"]?.array else {
             throw TokenizerError.missingKey(key: "tokenizer.ggml.merges", source: source)
         }
@@ -60,17 +49,7 @@ extension BPETokenizer {
             }
             merges.append(pair)
         }
-        var types = [GGUFTokenType](repeating: .normal, count: tokens.count)
-        if let typeValues = metadata["tokenizer.ggml.token_type"]?.array {
-            guard typeValues.count == tokens.count else {
-                throw TokenizerError.invalidValue(
-                    key: "tokenizer.ggml.token_type", source: source,
-                    message: "\(typeValues.count) types for \(tokens.count) tokens")
-            }
-            for (index, value) in typeValues.enumerated() {
-                types[index] = value.int.flatMap(GGUFTokenType.init(rawValue:)) ?? .undefined
-            }
-        }
+        let types = try GGUFTokenizerFields.tokenTypes(metadata, count: tokens.count, source: source)
 
         // Pre-tokenizer and per-family defaults (llama-vocab.cpp).
         let pre = string("tokenizer.ggml.pre") ?? "default"
@@ -93,14 +72,7 @@ extension BPETokenizer {
         }
 
         func validId(_ key: String) throws -> Int? {
-            guard let id = int(key) else { return nil }
-            guard id >= 0 && id < tokens.count else {
-                // llama.cpp treats -1 / out-of-range ids as "none".
-                if id < 0 || id == Int(UInt32.max) { return nil }
-                throw TokenizerError.invalidValue(key: key, source: source,
-                                                  message: "id \(id) outside the vocabulary (\(tokens.count) tokens)")
-            }
-            return id
+            try GGUFTokenizerFields.tokenId(metadata, key, vocabularySize: tokens.count, source: source)
         }
         let bos = try validId("tokenizer.ggml.bos_token_id")
         let eos = try validId("tokenizer.ggml.eos_token_id")
@@ -111,12 +83,7 @@ extension BPETokenizer {
         let addBOS = metadata["tokenizer.ggml.add_bos_token"]?.bool ?? defaultAddBOS
         let addEOS = metadata["tokenizer.ggml.add_eos_token"]?.bool ?? false
 
-        var eosIds: [Int] = []
-        for id in [eos, eot, eom].compactMap({ $0 }) where !eosIds.contains(id) { eosIds.append(id) }
-        for (id, type) in types.enumerated()
-        where (type == .control || type == .userDefined) && endOfTurnNames.contains(tokens[id]) && !eosIds.contains(id) {
-            eosIds.append(id)
-        }
+        let eosIds = GGUFTokenizerFields.endOfGenerationIds(eos: eos, eot: eot, eom: eom, tokens: tokens, types: types)
 
         var postProcessor: PostProcessor?
         if (addBOS && bos != nil) || (addEOS && eos != nil) {

@@ -1,7 +1,7 @@
 // Loading a SentencePiece-style BPE tokenizer from GGUF metadata (tokenizer.ggml.model = "llama", llama.cpp's
 // SPM vocabulary: tokens, scores, token types, add_bos / add_eos / add_space_prefix) and from tokenizer.json
 // (model BPE with byte_fallback; normalizer Replace " " -> "▁" / Prepend "▁", or pre-tokenizer Metaspace;
-// decoder Replace / ByteFallback / Fuse / Strip).
+// decoder Replace / ByteFallback / Fuse / Strip). Shared fields: GGUFTokenizerFields.swift, TokenizerJSONFields.swift.
 
 import Foundation
 import LLMTuneFormats
@@ -20,18 +20,7 @@ extension SentencePieceTokenizer {
                                                       hint: "SentencePieceTokenizer reads 'llama' vocabularies; "
                                                         + "use AutoTokenizer to pick the right kind.")
         }
-        guard let tokenValues = metadata["tokenizer.ggml.tokens"]?.array else {
-            throw TokenizerError.missingKey(key: "tokenizer.ggml.tokens", source: source)
-        }
-        var pieces: [String] = []
-        pieces.reserveCapacity(tokenValues.count)
-        for (index, value) in tokenValues.enumerated() {
-            guard let text = value.string else {
-                throw TokenizerError.invalidValue(key: "tokenizer.ggml.tokens[\(index)]", source: source,
-                                                  message: "expected a string")
-            }
-            pieces.append(text)
-        }
+        let pieces = try GGUFTokenizerFields.tokens(metadata, source: source)
         let V = pieces.count
         var scores = [Float](repeating: 0, count: V)
         if let values = metadata["tokenizer.ggml.scores"]?.array {
@@ -41,14 +30,7 @@ extension SentencePieceTokenizer {
             }
             for (i, v) in values.enumerated() { scores[i] = Float(v.double ?? 0) }
         }
-        var types = [GGUFTokenType](repeating: .normal, count: V)
-        if let values = metadata["tokenizer.ggml.token_type"]?.array {
-            guard values.count == V else {
-                throw TokenizerError.invalidValue(key: "tokenizer.ggml.token_type", source: source,
-                                                  message: "\(values.count) types for \(V) tokens")
-            }
-            for (i, v) in values.enumerated() { types[i] = v.int.flatMap(GGUFTokenType.init(rawValue:)) ?? .undefined }
-        }
+        let types = try GGUFTokenizerFields.tokenTypes(metadata, count: V, source: source)
         // llama.cpp matches control and unknown tokens (when parsing specials) and user-defined tokens (always)
         // verbatim in the raw text, before spaces are escaped.
         var added: [AddedToken] = []
@@ -62,24 +44,12 @@ extension SentencePieceTokenizer {
             }
         }
         func validId(_ key: String) throws -> Int? {
-            guard let id = metadata[key]?.int else { return nil }
-            guard id >= 0 && id < V else {
-                if id < 0 || id == Int(UInt32.max) { return nil }
-                throw TokenizerError.invalidValue(key: key, source: source,
-                                                  message: "id \(id) outside the vocabulary (\(V) tokens)")
-            }
-            return id
+            try GGUFTokenizerFields.tokenId(metadata, key, vocabularySize: V, source: source)
         }
         let bos = try validId("tokenizer.ggml.bos_token_id")
-        let eos = try validId("tokenizer.ggml.eos_token_id")
-        var eosIds: [Int] = []
-        for id in [eos, try validId("tokenizer.ggml.eot_token_id"), try validId("tokenizer.ggml.eom_token_id")]
-            .compactMap({ $0 }) where !eosIds.contains(id) { eosIds.append(id) }
-        for (id, type) in types.enumerated()
-        where (type == .control || type == .userDefined) && BPETokenizer.endOfTurnNames.contains(pieces[id])
-            && !eosIds.contains(id) {
-            eosIds.append(id)
-        }
+        let eosIds = GGUFTokenizerFields.endOfGenerationIds(
+            eos: try validId("tokenizer.ggml.eos_token_id"), eot: try validId("tokenizer.ggml.eot_token_id"),
+            eom: try validId("tokenizer.ggml.eom_token_id"), tokens: pieces, types: types)
         let spacePrefix = metadata["tokenizer.ggml.add_space_prefix"]?.bool ?? true
         return try SentencePieceTokenizer(configuration: Configuration(
             pieces: pieces, scores: scores, byteTokenIds: byteIds, addedTokens: added,
@@ -118,43 +88,14 @@ extension SentencePieceTokenizer {
                                                       hint: "SentencePiece-style tokenizers here are BPE with byte_fallback.")
         }
         guard let vocab = model["vocab"]?.object else { throw TokenizerError.missingKey(key: "model.vocab", source: source) }
-        var added: [AddedToken] = []
-        for (index, entry) in (root["added_tokens"]?.array ?? []).enumerated() {
-            guard let id = entry["id"]?.int, let content = entry["content"]?.string else {
-                throw TokenizerError.invalidValue(key: "added_tokens[\(index)]", source: source,
-                                                  message: "needs an integer id and a string content")
-            }
-            added.append(AddedToken(id: id, content: content, special: entry["special"]?.bool ?? false,
-                                    singleWord: entry["single_word"]?.bool ?? false,
-                                    leftStrip: entry["lstrip"]?.bool ?? false, rightStrip: entry["rstrip"]?.bool ?? false,
-                                    normalized: false))
-        }
-        var maxId = -1
-        for (_, v) in vocab { maxId = max(maxId, v.int ?? -1) }
-        for a in added { maxId = max(maxId, a.id) }
-        guard maxId >= 0, maxId < 10_000_000 else {
+        // Every added token is matched in the raw text (SentencePieceTokenizer has no normalized added tokens).
+        var added = try TokenizerJSONFields.addedTokens(root, source: source)
+        for k in added.indices { added[k].normalized = false }
+        let pieces = try TokenizerJSONFields.tokensById(vocab: vocab, addedTokens: added, source: source)
+        guard !pieces.isEmpty else {
             throw TokenizerError.invalidValue(key: "model.vocab", source: source, message: "no plausible ids")
         }
-        var pieces = [String](repeating: "", count: maxId + 1)
-        for (token, v) in vocab {
-            guard let id = v.int, id >= 0 else {
-                throw TokenizerError.invalidValue(key: "model.vocab[\(token.debugDescription)]", source: source,
-                                                  message: "ids must be non-negative integers")
-            }
-            pieces[id] = token
-        }
-        for a in added where pieces[a.id].isEmpty { pieces[a.id] = a.content }
-        var merges: [(String, String)] = []
-        for (rank, entry) in (model["merges"]?.array ?? []).enumerated() {
-            if let pair = entry.array, pair.count == 2, let l = pair[0].string, let r = pair[1].string {
-                merges.append((l, r))
-            } else if let text = entry.string, let pair = BPETokenizer.splitMerge(text) {
-                merges.append(pair)
-            } else {
-                throw TokenizerError.invalidValue(key: "model.merges[\(rank)]", source: source,
-                                                  message: "expected \"left right\" or [left, right]")
-            }
-        }
+        let merges = try TokenizerJSONFields.merges(model, source: source)
 
         // Spaces: a normalizer (Gemma: Replace; Llama-2: Prepend + Replace) or a Metaspace pre-tokenizer.
         let normalizer = try root["normalizer"].map { try NormalizerFactory.make($0, source: source) } ?? nil
@@ -171,11 +112,8 @@ extension SentencePieceTokenizer {
             }
         }
 
-        let idOf: (String) -> Int? = { name in added.first(where: { $0.content == name })?.id ?? vocab[name]?.int }
-        func configTokenId(_ key: String) -> Int? {
-            guard let value = config?[key] else { return nil }
-            return (value.string ?? value["content"]?.string).flatMap(idOf)
-        }
+        let idOf = TokenizerJSONFields.idLookup(vocab: vocab, addedTokens: added)
+        func configTokenId(_ key: String) -> Int? { TokenizerJSONFields.configTokenId(config, key, idOf: idOf) }
         // BOS / EOS insertion from the post-processor (transformers v5 rule); else the config's add_bos_token.
         var addBOS = config?["add_bos_token"]?.bool ?? true
         var addEOS = config?["add_eos_token"]?.bool ?? false
@@ -194,16 +132,12 @@ extension SentencePieceTokenizer {
         for a in added where a.special && BPETokenizer.endOfTurnNames.contains(a.content) && !eosIds.contains(a.id) {
             eosIds.append(a.id)
         }
-        var template: String?
-        if let t = config?["chat_template"] {
-            template = t.string ?? (t.array?.first { $0["name"]?.string == "default" } ?? t.array?.first)?["template"]?.string
-        }
         return Configuration(
             pieces: pieces, merges: merges, addedTokens: added, spaceHandling: spaces, normalizer: normalizer,
             addBOS: addBOS, addEOS: addEOS, decodeStripLeadingSpaces: strip, bosTokenId: bos, eosTokenIds: eosIds,
             padTokenId: configTokenId("pad_token") ?? idOf("<pad>"),
             unknownTokenId: model["unk_token"]?.string.flatMap(idOf) ?? configTokenId("unk_token"),
-            chatTemplate: template, source: source)
+            chatTemplate: TokenizerJSONFields.chatTemplate(config), source: source)
     }
 
     /// The space handling a pre-tokenizer describes; nil when it leaves the text as the normalizer made it.

@@ -1,6 +1,7 @@
 // The merge loop of SentencePiece-style BPE (Gemma, Llama-2): start from the UTF-8 characters of the text
-// (spaces already written as U+2581), repeatedly merge the adjacent pair of highest priority, then map
-// characters that are not in the vocabulary to byte tokens <0xNN> (byte fallback) or to the unknown token.
+// (spaces already written as U+2581), repeatedly merge the adjacent pair of highest priority (the shared loop
+// of PairMerge.swift), then map characters that are not in the vocabulary to byte tokens <0xNN> (byte fallback)
+// or to the unknown token.
 // References: llama.cpp llm_tokenizer_spm (bigram queue by piece score, leftmost first among equals),
 // sentencepiece bpe_model.cc, HF tokenizers models/bpe (merges by rank, byte_fallback).
 //
@@ -11,41 +12,6 @@
 // - `.pairs`: only listed (left, right) pairs merge, by merge rank (tokenizer.json `merges`).
 
 import Foundation
-
-/// Binary min-heap of UInt64 keys (priority << 32 | position).
-struct SentencePieceHeap {
-    var items: [UInt64] = []
-
-    mutating func push(_ key: UInt64) {
-        items.append(key)
-        var child = items.count - 1
-        while child > 0 {
-            let parent = (child - 1) / 2
-            if items[parent] <= items[child] { break }
-            items.swapAt(parent, child)
-            child = parent
-        }
-    }
-
-    mutating func pop() -> UInt64? {
-        guard let top = items.first else { return nil }
-        let last = items.removeLast()
-        if !items.isEmpty {
-            items[0] = last
-            var parent = 0
-            while true {
-                let left = 2 * parent + 1
-                if left >= items.count { break }
-                let right = left + 1
-                let child = right < items.count && items[right] < items[left] ? right : left
-                if items[parent] <= items[child] { break }
-                items.swapAt(parent, child)
-                parent = child
-            }
-        }
-        return top
-    }
-}
 
 /// Vocabulary lookup and merge priorities of a SentencePiece-style BPE vocabulary.
 final class SentencePieceModel: @unchecked Sendable {
@@ -70,21 +36,19 @@ final class SentencePieceModel: @unchecked Sendable {
         self.unknownId = unknownId
     }
 
-    /// Merge key of the adjacent symbols [a, b) and [b, c) of `word`, or nil when they cannot merge.
+    /// (rank << 32 | merged id) of the adjacent symbols [a, b) and [b, c) of `word`, or UInt64.max when they
+    /// cannot merge.
     @inline(__always)
-    private func mergeKey(_ word: UnsafeBufferPointer<UInt8>, _ a: Int, _ b: Int, _ c: Int,
-                          leftId: Int32, rightId: Int32) -> (rank: UInt64, merged: Int32)? {
+    fileprivate func pairValue(_ word: UnsafeBufferPointer<UInt8>, _ a: Int, _ b: Int, _ c: Int,
+                               leftId: Int32, rightId: Int32) -> UInt64 {
         switch priority {
         case .pieces(let rank):
-            guard let id = idOfPiece[ByteString(Array(word[a..<c]))] else { return nil }
+            guard let id = idOfPiece[ByteString(Array(word[a..<c]))] else { return .max }
             let r = rank[Int(id)]
-            return r == Int32.max ? nil : (UInt64(r), id)
+            return r == Int32.max ? .max : UInt64(r) << 32 | UInt64(id)
         case .pairs(let table):
-            guard leftId >= 0, rightId >= 0,
-                  let v = table[UInt64(UInt32(bitPattern: leftId)) << 32 | UInt64(UInt32(bitPattern: rightId))] else {
-                return nil
-            }
-            return (v >> 32, Int32(truncatingIfNeeded: v & 0xFFFF_FFFF))
+            guard leftId >= 0, rightId >= 0 else { return .max }
+            return mergeTableValue(table, leftId, rightId)
         }
     }
 
@@ -103,48 +67,18 @@ final class SentencePieceModel: @unchecked Sendable {
             let n = starts.count
             var end = [Int](repeating: 0, count: n)
             var ids = [Int32](repeating: -1, count: n)
-            var next = [Int](repeating: -1, count: n)
-            var previous = [Int](repeating: -1, count: n)
             for k in 0..<n {
                 end[k] = k + 1 < n ? starts[k + 1] : word.count
                 ids[k] = idOfPiece[ByteString(Array(word[starts[k]..<end[k]]))] ?? -1
-                next[k] = k + 1 < n ? k + 1 : -1
-                previous[k] = k - 1
             }
-            var heap = SentencePieceHeap()
-            heap.items.reserveCapacity(2 * n)
-            func consider(_ left: Int) {
-                let right = next[left]
-                guard right >= 0,
-                      let key = mergeKey(word, starts[left], starts[right], end[right],
-                                         leftId: ids[left], rightId: ids[right]) else { return }
-                heap.push(key.rank << 32 | UInt64(left))
-            }
-            for k in 0..<(n - 1) { consider(k) }
-            var alive = [Bool](repeating: true, count: n)
-            while let top = heap.pop() {
-                let rank = top >> 32
-                let left = Int(top & 0xFFFF_FFFF)
-                guard alive[left] else { continue }
-                let right = next[left]
-                guard right >= 0,
-                      let key = mergeKey(word, starts[left], starts[right], end[right],
-                                         leftId: ids[left], rightId: ids[right]),
-                      key.rank == rank else { continue }   // stale entry
-                ids[left] = key.merged
-                end[left] = end[right]
-                alive[right] = false
-                next[left] = next[right]
-                if next[left] >= 0 { previous[next[left]] = left }
-                if previous[left] >= 0 { consider(previous[left]) }
-                consider(left)
-            }
+            var symbols = PieceSymbols(model: self, word: word, starts: starts, end: consume end, ids: consume ids)
+            let next = mergeAdjacentPairs(&symbols, count: n)
             var k = 0
             while k >= 0 {
-                if ids[k] >= 0 {
-                    out.append(Int(ids[k]))
+                if symbols.ids[k] >= 0 {
+                    out.append(Int(symbols.ids[k]))
                 } else {
-                    appendFallback(word, starts[k]..<end[k], into: &out)
+                    appendFallback(word, starts[k]..<symbols.end[k], into: &out)
                 }
                 k = next[k]
             }
@@ -158,6 +92,27 @@ final class SentencePieceModel: @unchecked Sendable {
         } else if let unknownId {
             out.append(unknownId)
         }
+    }
+}
+
+/// The characters of a word being merged by the SentencePiece-style model: symbol k spans bytes
+/// starts[k]..<end[k] of `word` and has id ids[k] (-1 while it is not a vocabulary piece).
+private struct PieceSymbols: MergeableSymbols {
+    let model: SentencePieceModel
+    let word: UnsafeBufferPointer<UInt8>
+    let starts: [Int]
+    var end: [Int]
+    var ids: [Int32]
+
+    @inline(__always)
+    func pairValue(_ left: Int, _ right: Int) -> UInt64 {
+        model.pairValue(word, starts[left], starts[right], end[right], leftId: ids[left], rightId: ids[right])
+    }
+
+    @inline(__always)
+    mutating func merge(_ left: Int, _ right: Int, into merged: Int32) {
+        ids[left] = merged
+        end[left] = end[right]
     }
 }
 

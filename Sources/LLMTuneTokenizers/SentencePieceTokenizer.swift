@@ -4,7 +4,8 @@
 // (" " -> "▁"), optional Metaspace split -> merges (SentencePieceModel.swift) -> BOS/EOS.
 // References: llama.cpp llama-vocab.cpp (LLAMA_VOCAB_TYPE_SPM tokenize / token_to_piece), HF tokenizers
 // (BPE byte_fallback, normalizers Replace/Prepend, pre-tokenizer Metaspace, decoders Replace/ByteFallback/Fuse/
-// Strip), transformers GemmaTokenizer. Loaders: SentencePieceLoaders.swift.
+// Strip), transformers GemmaTokenizer. Loaders: SentencePieceLoaders.swift. Shared with the other kinds:
+// AddedVocabulary.swift (every added token matched in the raw text here), VocabularyLookup.swift.
 
 /// A SentencePiece-style BPE tokenizer with byte fallback.
 public final class SentencePieceTokenizer: Tokenizer, @unchecked Sendable {
@@ -74,11 +75,10 @@ public final class SentencePieceTokenizer: Tokenizer, @unchecked Sendable {
     static let spaceSymbol = "\u{2581}"
 
     let model: SentencePieceModel
-    private let pieces: [String]
-    private let idOfToken: [String: Int]
-    private let specialFlags: [Bool]
+    private let vocabulary: VocabularyLookup
     private let pieceByteTable: [[UInt8]]
-    private let matcher: AddedTokenMatcher
+    /// Every added token is matched in the raw text.
+    private let addedVocabulary: AddedVocabulary
     public let spaceHandling: SpaceHandling
     public let normalizer: Normalizer?
     /// Whether `encode(_:addSpecialTokens: true)` starts with BOS.
@@ -99,21 +99,22 @@ public final class SentencePieceTokenizer: Tokenizer, @unchecked Sendable {
         }
         let V = c.pieces.count
         vocabularySize = V
-        pieces = c.pieces
         if let scores = c.scores, scores.count != V {
             throw TokenizerError.invalidValue(key: "scores", source: c.source,
                                               message: "\(scores.count) scores for \(V) pieces")
         }
-        for added in c.addedTokens where added.id < 0 || added.id >= V {
-            throw TokenizerError.invalidValue(key: "added_tokens", source: c.source,
-                                              message: "token \(added.content.debugDescription) has id \(added.id) "
-                                                + "outside the vocabulary (size \(V))")
+        let rawAddedTokens = c.addedTokens.map { token in
+            var token = token
+            token.normalized = false
+            return token
         }
-        var idOfToken: [String: Int] = [:]
-        idOfToken.reserveCapacity(V)
-        for (id, piece) in c.pieces.enumerated() where !piece.isEmpty && idOfToken[piece] == nil { idOfToken[piece] = id }
-        for added in c.addedTokens where idOfToken[added.content] == nil { idOfToken[added.content] = added.id }
-        self.idOfToken = idOfToken
+        addedVocabulary = try AddedVocabulary(rawAddedTokens, vocabularySize: V, normalizer: nil, source: c.source)
+        var vocabulary = VocabularyLookup(strings: c.pieces)
+        for added in c.addedTokens where vocabulary.idOfToken[added.content] == nil {
+            vocabulary.idOfToken[added.content] = added.id
+        }
+        self.vocabulary = vocabulary
+        let idOfToken = vocabulary.idOfToken
 
         // Byte tokens.
         var byteIds = [Int32](repeating: -1, count: 256)
@@ -123,10 +124,6 @@ public final class SentencePieceTokenizer: Tokenizer, @unchecked Sendable {
             if byteIds[Int(byte)] < 0 { byteIds[Int(byte)] = Int32(id) }
             isByte[id] = true
         }
-
-        var special = [Bool](repeating: false, count: V)
-        for added in c.addedTokens where added.special { special[added.id] = true }
-        specialFlags = special
 
         // Decoded bytes of every id: byte tokens their byte, others their text with "▁" as a space.
         var table: [[UInt8]] = []
@@ -170,7 +167,6 @@ public final class SentencePieceTokenizer: Tokenizer, @unchecked Sendable {
         model = SentencePieceModel(idOfPiece: idOfPiece, priority: priority, byteTokenIds: byteIds,
                                    unknownId: c.unknownTokenId)
 
-        matcher = AddedTokenMatcher(tokens: c.addedTokens, patterns: c.addedTokens.map(\.content))
         spaceHandling = c.spaceHandling
         normalizer = c.normalizer
         addsBOSToken = c.addBOS && c.bosTokenId != nil
@@ -202,10 +198,9 @@ public final class SentencePieceTokenizer: Tokenizer, @unchecked Sendable {
         ids.reserveCapacity(text.utf8.count / 3 + 4)
         if addSpecialTokens && addsBOSToken, let bos = bosTokenId { ids.append(bos) }
         let bytes = Array(text.utf8)
-        let segments = bytes.withUnsafeBufferPointer { matcher.split($0, parseSpecial: parseSpecialTokens) }
         var previousWasToken = true
         var first = true
-        for segment in segments {
+        for segment in addedVocabulary.splitRaw(bytes, parseSpecial: parseSpecialTokens) {
             switch segment {
             case .token(let id):
                 ids.append(id)
@@ -255,25 +250,17 @@ public final class SentencePieceTokenizer: Tokenizer, @unchecked Sendable {
     // MARK: Decoding
 
     public func decode(_ ids: [Int], skipSpecialTokens: Bool) -> String {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(ids.count * 4)
-        for id in ids where id >= 0 && id < vocabularySize {
-            if skipSpecialTokens && specialFlags[id] { continue }
-            bytes.append(contentsOf: pieceByteTable[id])
-        }
+        let bytes = addedVocabulary.joinedBytes(ids, skipSpecialTokens: skipSpecialTokens, pieceBytes: pieceByteTable)
         var strip = 0
         while strip < stripLeadingSpaces && strip < bytes.count && bytes[strip] == 0x20 { strip += 1 }
         return String(decoding: bytes[strip...], as: UTF8.self)
     }
 
-    public func token(for id: Int) -> String? {
-        guard id >= 0 && id < vocabularySize, !pieces[id].isEmpty else { return nil }
-        return pieces[id]
-    }
+    public func token(for id: Int) -> String? { vocabulary.token(for: id) }
 
-    public func id(for token: String) -> Int? { idOfToken[token] }
+    public func id(for token: String) -> Int? { vocabulary.id(for: token) }
 
-    public func isSpecialToken(_ id: Int) -> Bool { id >= 0 && id < vocabularySize && specialFlags[id] }
+    public func isSpecialToken(_ id: Int) -> Bool { addedVocabulary.isSpecial(id) }
 
     public func pieceBytes(for id: Int) -> [UInt8] {
         id >= 0 && id < vocabularySize ? pieceByteTable[id] : []

@@ -1,7 +1,8 @@
 // Loading a byte-level BPE tokenizer from HF files: tokenizer.json (the pipeline and vocabulary, as
 // written by HF tokenizers) and the optional tokenizer_config.json (special token names, chat template).
 // Like transformers v5, the post-processor of tokenizer.json decides BOS/EOS insertion: the config's
-// `add_bos_token` / `add_eos_token` are ignored when a tokenizer.json is present.
+// `add_bos_token` / `add_eos_token` are ignored when a tokenizer.json is present. Fields read the same way by
+// every loader: TokenizerJSONFields.swift.
 
 import Foundation
 
@@ -9,14 +10,8 @@ extension BPETokenizer {
     /// Loads `tokenizer.json` and, when present, `tokenizer_config.json` from a checkpoint folder
     /// (or from the folder of a given tokenizer.json file).
     public static func load(directory: URL) throws -> BPETokenizer {
-        var isDirectory: ObjCBool = false
-        let exists = FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory)
-        let tokenizerURL = exists && !isDirectory.boolValue ? directory : directory.appendingPathComponent("tokenizer.json")
-        let directory = tokenizerURL.deletingLastPathComponent()
-        let configURL = directory.appendingPathComponent("tokenizer_config.json")
-        let tokenizerBytes = try readFile(tokenizerURL)
-        let configBytes = FileManager.default.fileExists(atPath: configURL.path) ? try readFile(configURL) : nil
-        return try load(tokenizerJSON: tokenizerBytes, tokenizerConfig: configBytes, source: tokenizerURL.path)
+        let (tokenizer, config, source) = try AutoTokenizer.readTokenizerFiles(directory)
+        return try load(tokenizerJSON: tokenizer, tokenizerConfig: config, source: source)
     }
 
     /// Builds a tokenizer from the bytes of tokenizer.json and tokenizer_config.json.
@@ -61,61 +56,10 @@ extension BPETokenizer {
             throw TokenizerError.missingKey(key: "model.vocab", source: source)
         }
 
-        // Added tokens.
-        var addedTokens: [AddedToken] = []
-        for (index, entry) in (root["added_tokens"]?.array ?? []).enumerated() {
-            guard let id = entry["id"]?.int, let content = entry["content"]?.string else {
-                throw TokenizerError.invalidValue(key: "added_tokens[\(index)]", source: source,
-                                                  message: "needs an integer id and a string content")
-            }
-            addedTokens.append(AddedToken(
-                id: id, content: content, special: entry["special"]?.bool ?? false,
-                singleWord: entry["single_word"]?.bool ?? false, leftStrip: entry["lstrip"]?.bool ?? false,
-                rightStrip: entry["rstrip"]?.bool ?? false, normalized: entry["normalized"]?.bool ?? false))
-        }
-
-        // Vocabulary by id.
-        var maxId = -1
-        for (token, value) in vocab {
-            guard let id = value.int, id >= 0 else {
-                throw TokenizerError.invalidValue(key: "model.vocab[\(token.debugDescription)]", source: source,
-                                                  message: "ids must be non-negative integers")
-            }
-            maxId = max(maxId, id)
-        }
-        for added in addedTokens {
-            guard added.id >= 0 else {
-                throw TokenizerError.invalidValue(key: "added_tokens", source: source, message: "negative id")
-            }
-            maxId = max(maxId, added.id)
-        }
-        guard maxId < 10_000_000 else {
-            throw TokenizerError.invalidValue(key: "model.vocab", source: source, message: "id \(maxId) is implausible")
-        }
-        var tokens = [String](repeating: "", count: maxId + 1)
-        for (token, value) in vocab {
-            if let id = value.int { tokens[id] = token }
-        }
-        for added in addedTokens where tokens[added.id].isEmpty { tokens[added.id] = added.content }
-
-        // Merges: "a b" strings (older files) or [a, b] pairs.
-        var merges: [(String, String)] = []
-        let mergeList = model["merges"]?.array ?? []
-        merges.reserveCapacity(mergeList.count)
-        for (rank, entry) in mergeList.enumerated() {
-            if let pair = entry.array, pair.count == 2, let left = pair[0].string, let right = pair[1].string {
-                merges.append((left, right))
-            } else if let text = entry.string, let pair = splitMerge(text) {
-                merges.append(pair)
-            } else {
-                throw TokenizerError.invalidValue(key: "model.merges[\(rank)]", source: source,
-                                                  message: "expected \"left right\" or [left, right]")
-            }
-        }
-
-        let idOf: (String) -> Int? = { name in
-            addedTokens.first(where: { $0.content == name })?.id ?? vocab[name]?.int
-        }
+        let addedTokens = try TokenizerJSONFields.addedTokens(root, source: source)
+        let tokens = try TokenizerJSONFields.tokensById(vocab: vocab, addedTokens: addedTokens, source: source)
+        let merges = try TokenizerJSONFields.merges(model, source: source)
+        let idOf = TokenizerJSONFields.idLookup(vocab: vocab, addedTokens: addedTokens)
         let normalizer = try root["normalizer"].map { try NormalizerFactory.make($0, source: source) } ?? nil
         guard let preJSON = root["pre_tokenizer"], !preJSON.isNull else {
             throw TokenizerError.unsupportedComponent(kind: "pre-tokenizer", type: "null", source: source,
@@ -128,11 +72,7 @@ extension BPETokenizer {
         let decoder = try root["decoder"].map { try DecoderFactory.make($0, source: source) } ?? nil
 
         // Special token names come from tokenizer_config.json.
-        func configTokenId(_ key: String) -> Int? {
-            guard let value = config?[key] else { return nil }
-            let name = value.string ?? value["content"]?.string
-            return name.flatMap(idOf)
-        }
+        func configTokenId(_ key: String) -> Int? { TokenizerJSONFields.configTokenId(config, key, idOf: idOf) }
         let unknownId = model["unk_token"]?.string.flatMap(idOf) ?? configTokenId("unk_token")
         var bos = configTokenId("bos_token")
         if bos == nil, config?["bos_token"] == nil, let postProcessor {
@@ -145,20 +85,12 @@ extension BPETokenizer {
         for added in addedTokens where added.special && endOfTurnNames.contains(added.content) && !eos.contains(added.id) {
             eos.append(added.id)
         }
-        var chatTemplate: String?
-        if let template = config?["chat_template"] {
-            if let text = template.string {
-                chatTemplate = text
-            } else if let list = template.array {
-                let named = list.first { $0["name"]?.string == "default" } ?? list.first
-                chatTemplate = named?["template"]?.string
-            }
-        }
         return Configuration(
             tokens: tokens, merges: merges, addedTokens: addedTokens, normalizer: normalizer,
             preTokenizer: preTokenizer, postProcessor: postProcessor, decoder: decoder,
             ignoreMerges: model["ignore_merges"]?.bool ?? false, bosTokenId: bos, eosTokenIds: eos,
-            padTokenId: configTokenId("pad_token"), unknownTokenId: unknownId, chatTemplate: chatTemplate,
+            padTokenId: configTokenId("pad_token"), unknownTokenId: unknownId,
+            chatTemplate: TokenizerJSONFields.chatTemplate(config),
             source: source)
     }
 

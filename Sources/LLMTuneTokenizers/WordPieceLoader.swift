@@ -2,7 +2,7 @@
 // continuing_subword_prefix, max_input_chars_per_word; BertNormalizer, BertPreTokenizer, TemplateProcessing /
 // BertProcessing, WordPiece decoder) and the optional tokenizer_config.json (special token names).
 // tokenizer.json's `truncation` / `padding` settings are not applied by `encode` (callers such as the
-// embedding pipeline truncate to their own maximum length).
+// embedding pipeline truncate to their own maximum length). Shared fields: TokenizerJSONFields.swift.
 
 import Foundation
 
@@ -10,14 +10,8 @@ extension WordPieceTokenizer {
     /// Loads `tokenizer.json` (and `tokenizer_config.json` when present) from a checkpoint folder, or from the
     /// folder of a given tokenizer.json file.
     public static func load(directory: URL) throws -> WordPieceTokenizer {
-        var isDirectory: ObjCBool = false
-        let exists = FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory)
-        let tokenizerURL = exists && !isDirectory.boolValue ? directory : directory.appendingPathComponent("tokenizer.json")
-        let configURL = tokenizerURL.deletingLastPathComponent().appendingPathComponent("tokenizer_config.json")
-        let tokenizerBytes = try BPETokenizer.readFile(tokenizerURL)
-        let configBytes = FileManager.default.fileExists(atPath: configURL.path)
-            ? try BPETokenizer.readFile(configURL) : nil
-        return try load(tokenizerJSON: tokenizerBytes, tokenizerConfig: configBytes, source: tokenizerURL.path)
+        let (tokenizer, config, source) = try AutoTokenizer.readTokenizerFiles(directory)
+        return try load(tokenizerJSON: tokenizer, tokenizerConfig: config, source: source)
     }
 
     /// Builds a tokenizer from the bytes of tokenizer.json and tokenizer_config.json.
@@ -43,42 +37,9 @@ extension WordPieceTokenizer {
         guard let vocab = model["vocab"]?.object else {
             throw TokenizerError.missingKey(key: "model.vocab", source: source)
         }
-        var addedTokens: [AddedToken] = []
-        for (index, entry) in (root["added_tokens"]?.array ?? []).enumerated() {
-            guard let id = entry["id"]?.int, let content = entry["content"]?.string else {
-                throw TokenizerError.invalidValue(key: "added_tokens[\(index)]", source: source,
-                                                  message: "needs an integer id and a string content")
-            }
-            addedTokens.append(AddedToken(
-                id: id, content: content, special: entry["special"]?.bool ?? false,
-                singleWord: entry["single_word"]?.bool ?? false, leftStrip: entry["lstrip"]?.bool ?? false,
-                rightStrip: entry["rstrip"]?.bool ?? false, normalized: entry["normalized"]?.bool ?? false))
-        }
-        var maxId = -1
-        for (token, value) in vocab {
-            guard let id = value.int, id >= 0 else {
-                throw TokenizerError.invalidValue(key: "model.vocab[\(token.debugDescription)]", source: source,
-                                                  message: "ids must be non-negative integers")
-            }
-            maxId = max(maxId, id)
-        }
-        for added in addedTokens {
-            guard added.id >= 0 else {
-                throw TokenizerError.invalidValue(key: "added_tokens", source: source, message: "negative id")
-            }
-            maxId = max(maxId, added.id)
-        }
-        guard maxId < 10_000_000 else {
-            throw TokenizerError.invalidValue(key: "model.vocab", source: source, message: "id \(maxId) is implausible")
-        }
-        var tokens = [String](repeating: "", count: maxId + 1)
-        for (token, value) in vocab {
-            if let id = value.int { tokens[id] = token }
-        }
-        for added in addedTokens where tokens[added.id].isEmpty { tokens[added.id] = added.content }
-        let idOf: (String) -> Int? = { name in
-            addedTokens.first(where: { $0.content == name })?.id ?? vocab[name]?.int
-        }
+        let addedTokens = try TokenizerJSONFields.addedTokens(root, source: source)
+        let tokens = try TokenizerJSONFields.tokensById(vocab: vocab, addedTokens: addedTokens, source: source)
+        let idOf = TokenizerJSONFields.idLookup(vocab: vocab, addedTokens: addedTokens)
 
         let unknownName = model["unk_token"]?.string ?? "[UNK]"
         guard let unknownId = idOf(unknownName) else {
@@ -95,10 +56,7 @@ extension WordPieceTokenizer {
         } ?? nil
         let decoder = try root["decoder"].map { try makeDecoder($0, source: source) } ?? nil
 
-        func configTokenId(_ key: String) -> Int? {
-            guard let value = config?[key] else { return nil }
-            return (value.string ?? value["content"]?.string).flatMap(idOf)
-        }
+        func configTokenId(_ key: String) -> Int? { TokenizerJSONFields.configTokenId(config, key, idOf: idOf) }
         // BOS: the special token the post-processor puts first ([CLS]); EOS only when the config names one.
         var bos = configTokenId("bos_token")
         if bos == nil, let postProcessor, let first = postProcessor.process([-1]).first, first != -1 { bos = first }

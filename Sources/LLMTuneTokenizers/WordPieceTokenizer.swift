@@ -3,7 +3,7 @@
 // ([CLS] ... [SEP]), and the WordPiece decoder. Reference: HF tokenizers `models/wordpiece/mod.rs`
 // (greedy longest-match-first with the "##" continuing prefix; a word longer than max_input_chars_per_word,
 // or with any part missing from the vocabulary, becomes [UNK]) and `decoders/wordpiece.rs`.
-// Loader: WordPieceLoader.swift.
+// Loader: WordPieceLoader.swift. Shared with the other kinds: AddedVocabulary.swift, VocabularyLookup.swift.
 
 /// A WordPiece tokenizer.
 public final class WordPieceTokenizer: Tokenizer, @unchecked Sendable {
@@ -55,11 +55,8 @@ public final class WordPieceTokenizer: Tokenizer, @unchecked Sendable {
     public let addedTokens: [AddedToken]
     public let continuingSubwordPrefix: String
     public let maximumInputCharactersPerWord: Int
-    private let rawMatcher: AddedTokenMatcher
-    private let normalizedMatcher: AddedTokenMatcher
-    private let tokenStrings: [String]
-    private let idOfToken: [String: Int]
-    private let specialFlags: [Bool]
+    private let addedVocabulary: AddedVocabulary
+    private let vocabulary: VocabularyLookup
 
     public let vocabularySize: Int
     public let bosTokenId: Int?
@@ -81,22 +78,10 @@ public final class WordPieceTokenizer: Tokenizer, @unchecked Sendable {
             throw TokenizerError.invalidValue(key: "model.max_input_chars_per_word", source: c.source,
                                               message: "must be positive")
         }
-        for added in c.addedTokens where added.id < 0 || added.id >= c.tokens.count {
-            throw TokenizerError.invalidValue(key: "added_tokens", source: c.source,
-                                              message: "token \(added.content.debugDescription) has id \(added.id) "
-                                                + "outside the vocabulary (size \(c.tokens.count))")
-        }
+        addedVocabulary = try AddedVocabulary(c.addedTokens, vocabularySize: c.tokens.count, normalizer: c.normalizer,
+                                              source: c.source)
         vocabularySize = c.tokens.count
-        tokenStrings = c.tokens
-        var idOfToken: [String: Int] = [:]
-        idOfToken.reserveCapacity(c.tokens.count)
-        for (id, token) in c.tokens.enumerated() where !token.isEmpty && idOfToken[token] == nil {
-            idOfToken[token] = id
-        }
-        self.idOfToken = idOfToken
-        var special = [Bool](repeating: false, count: c.tokens.count)
-        for added in c.addedTokens where added.special { special[added.id] = true }
-        specialFlags = special
+        vocabulary = VocabularyLookup(strings: c.tokens)
 
         normalizer = c.normalizer
         preTokenizer = c.preTokenizer
@@ -105,12 +90,6 @@ public final class WordPieceTokenizer: Tokenizer, @unchecked Sendable {
         addedTokens = c.addedTokens
         continuingSubwordPrefix = c.continuingSubwordPrefix
         maximumInputCharactersPerWord = c.maximumInputCharactersPerWord
-        let raw = c.addedTokens.filter { !$0.normalized }
-        rawMatcher = AddedTokenMatcher(tokens: raw, patterns: raw.map(\.content))
-        let normalizedTokens = c.addedTokens.filter(\.normalized)
-        normalizedMatcher = AddedTokenMatcher(
-            tokens: normalizedTokens,
-            patterns: normalizedTokens.map { c.normalizer?.normalize($0.content) ?? $0.content })
         unknownId = c.unknownTokenId
         bosTokenId = c.bosTokenId
         eosTokenIds = c.eosTokenIds
@@ -122,34 +101,11 @@ public final class WordPieceTokenizer: Tokenizer, @unchecked Sendable {
     public func encode(_ text: String, addSpecialTokens: Bool) -> [Int] {
         var ids: [Int] = []
         ids.reserveCapacity(text.utf8.count / 3 + 4)
-        let bytes = Array(text.utf8)
-        let segments = bytes.withUnsafeBufferPointer { rawMatcher.split($0, parseSpecial: true) }
-        for segment in segments {
-            switch segment {
-            case .token(let id):
-                ids.append(id)
-            case .text(let range):
-                var piece = String(decoding: bytes[range], as: UTF8.self)
-                if let normalizer { piece = normalizer.normalize(piece) }
-                encodeNormalized(Array(piece.utf8), into: &ids)
-            }
+        addedVocabulary.encode(text, normalizer: normalizer, parseSpecial: true, into: &ids) { bytes, ids in
+            encodePreTokenized(bytes, into: &ids)
         }
         if addSpecialTokens, let postProcessor { ids = postProcessor.process(ids) }
         return ids
-    }
-
-    private func encodeNormalized(_ bytes: [UInt8], into ids: inout [Int]) {
-        if normalizedMatcher.isEmpty {
-            encodePreTokenized(bytes, into: &ids)
-            return
-        }
-        let segments = bytes.withUnsafeBufferPointer { normalizedMatcher.split($0, parseSpecial: true) }
-        for segment in segments {
-            switch segment {
-            case .token(let id): ids.append(id)
-            case .text(let range): encodePreTokenized(Array(bytes[range]), into: &ids)
-            }
-        }
     }
 
     private func encodePreTokenized(_ bytes: [UInt8], into ids: inout [Int]) {
@@ -186,7 +142,7 @@ public final class WordPieceTokenizer: Tokenizer, @unchecked Sendable {
             while end > start {
                 var candidate = start > 0 ? prefix : []
                 candidate.append(contentsOf: word[(base + boundaries[start])..<(base + boundaries[end])])
-                if let id = idOfToken[String(decoding: candidate, as: UTF8.self)] {
+                if let id = vocabulary.idOfToken[String(decoding: candidate, as: UTF8.self)] {
                     found = id
                     break
                 }
@@ -204,17 +160,11 @@ public final class WordPieceTokenizer: Tokenizer, @unchecked Sendable {
 
     /// The words of `text` after added-token splitting, normalization and pre-tokenization (for inspection).
     public func preTokenize(_ text: String) -> [String] {
-        var out: [String] = []
-        let bytes = Array(text.utf8)
-        let segments = bytes.withUnsafeBufferPointer { rawMatcher.split($0, parseSpecial: true) }
-        for case .text(let range) in segments {
-            var piece = String(decoding: bytes[range], as: UTF8.self)
-            if let normalizer { piece = normalizer.normalize(piece) }
+        addedVocabulary.normalizedPieces(text, normalizer: normalizer).flatMap { piece in
             var pre = PreTokenizedText(piece)
             preTokenizer?.preTokenize(&pre)
-            out.append(contentsOf: pre.strings)
+            return pre.strings
         }
-        return out
     }
 
     // MARK: Decoding
@@ -222,22 +172,18 @@ public final class WordPieceTokenizer: Tokenizer, @unchecked Sendable {
     public func decode(_ ids: [Int], skipSpecialTokens: Bool) -> String {
         var tokens: [String] = []
         tokens.reserveCapacity(ids.count)
-        for id in ids where id >= 0 && id < vocabularySize && !tokenStrings[id].isEmpty {
-            if skipSpecialTokens && specialFlags[id] { continue }
-            tokens.append(tokenStrings[id])
+        addedVocabulary.forEachDecoded(ids, skipSpecialTokens: skipSpecialTokens) { id in
+            if let token = vocabulary.token(for: id) { tokens.append(token) }
         }
         guard let decoder else { return tokens.joined(separator: " ") }
         return decoder.decodeChain(tokens).joined()
     }
 
-    public func token(for id: Int) -> String? {
-        guard id >= 0 && id < vocabularySize, !tokenStrings[id].isEmpty else { return nil }
-        return tokenStrings[id]
-    }
+    public func token(for id: Int) -> String? { vocabulary.token(for: id) }
 
-    public func id(for token: String) -> Int? { idOfToken[token] }
+    public func id(for token: String) -> Int? { vocabulary.id(for: token) }
 
-    public func isSpecialToken(_ id: Int) -> Bool { id >= 0 && id < vocabularySize && specialFlags[id] }
+    public func isSpecialToken(_ id: Int) -> Bool { addedVocabulary.isSpecial(id) }
 
     /// The token's text without its continuing-subword prefix ("##ing" -> "ing").
     public func pieceBytes(for id: Int) -> [UInt8] {
