@@ -104,6 +104,26 @@ final class AttentionTests: XCTestCase {
         XCTAssertNil(v.grad)
     }
 
+    func testDecodeKernelsForEveryGroupSize() {
+        // One query token: the heads of a KV group (1...5 of them) share key and value loads in the decode
+        // kernels (four keys at a time, rows padded to four); odd key counts exercise the tails.
+        for group in 1...5 {
+            for (D, Dv) in [(16, 32), (64, 64), (64, 48), (8, 8)] {
+                for S in [1, 3, 4, 7, 13] {
+                    let c = Case(B: 1, T: 1, S: S, H: 2 * group, KVH: 2, D: D, Dv: Dv, causalOffset: S - 1,
+                                 cacheLength: S + 5)
+                    let (q, k, v) = tensors(c, seed: UInt64(1000 + 37 * group + S + D))
+                    let scale = 1 / Float(D).squareRoot()
+                    assertClose(Tensor.attention(query: q, key: k, value: v, scale: scale, causalOffset: S - 1,
+                                                 window: nil),
+                                Tensor.attentionReference(query: q, key: k, value: v, scale: scale,
+                                                          causalOffset: S - 1, window: nil),
+                                atol: 2e-6, rtol: 1e-5)
+                }
+            }
+        }
+    }
+
     func testLongDecodeSplitsKeysAndMerges() {
         // A single query token over more than 1024 keys is split into key chunks (flash-decoding).
         let S = 1500
