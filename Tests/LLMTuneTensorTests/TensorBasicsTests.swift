@@ -105,4 +105,31 @@ final class TensorBasicsTests: XCTestCase {
         XCTAssertTrue(zeros.toArray().allSatisfy { $0 == 0 })
         Tensor.releaseCachedMemory()
     }
+
+    func testSimilarSizesShareCachedBuffersAndOldOnesMakeRoom() {
+        Tensor.releaseCachedMemory()
+        let limit = Tensor.cachedMemoryLimit
+        defer { Tensor.cachedMemoryLimit = limit; Tensor.releaseCachedMemory() }
+        // 1 MiB + 4 bytes and 1 MiB + 100 KiB fall in the same size class (1 MiB + 128 KiB).
+        do { _ = Tensor(shape: [(1 << 18) + 1], filling: 1) }
+        XCTAssertEqual(Tensor.cachedMemory, (1 << 20) + (1 << 17))
+        do {
+            let t = Tensor(shape: [(1 << 18) + 25_600], filling: 2)
+            XCTAssertEqual(Tensor.cachedMemory, 0, "a batch of another length reuses the buffer")
+            XCTAssertEqual(t[(1 << 18) + 25_599], 2)
+        }
+        // A full cache frees the buffers given longest ago instead of refusing new ones.
+        Tensor.cachedMemoryLimit = 3 << 20
+        Tensor.releaseCachedMemory()
+        do { _ = Tensor(shape: [1 << 18], filling: 0) }          // 1 MiB, given first
+        do { _ = Tensor(shape: [1 << 19], filling: 0) }          // 2 MiB
+        XCTAssertEqual(Tensor.cachedMemory, 3 << 20)
+        do { _ = Tensor(shape: [3 << 18], filling: 0) }          // 3 MiB: both older ones make room
+        XCTAssertEqual(Tensor.cachedMemory, 3 << 20)
+        do {
+            let again = Tensor(shape: [3 << 18], filling: 5)      // the newest is the one still cached
+            XCTAssertEqual(Tensor.cachedMemory, 0)
+            XCTAssertEqual(again[0], 5)
+        }
+    }
 }
