@@ -95,7 +95,7 @@ public enum ModelRegistry {
 
     static func isGGUF(_ url: URL) -> Bool {
         var isDir: ObjCBool = false
-        FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir)
+        _ = FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir)
         return !isDir.boolValue
     }
 

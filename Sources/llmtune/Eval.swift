@@ -269,7 +269,7 @@ struct Eval: ParsableCommand {
     func makeReport(_ modelURL: URL, _ loaded: LoadedModel,
                     _ results: [TaskOutcome], adapter: String?) throws -> Data {
         var isDirectory: ObjCBool = false
-        FileManager.default.fileExists(atPath: modelURL.path, isDirectory: &isDirectory)
+        _ = FileManager.default.fileExists(atPath: modelURL.path, isDirectory: &isDirectory)
         let weights = isDirectory.boolValue ? modelURL.appendingPathComponent("model.safetensors") : modelURL
         let sha: Any = (try? SHA256.hexOfFile(at: weights).sha256) ?? NSNull()
         var config: [String: Any] = ["num_fewshot": numFewshot, "seed": seed, "batch_size": batchSize,
