@@ -129,10 +129,10 @@ public enum SIMDGEMM {
         defer { SharedPack.release(shared) }
         let packed = shared.floats
         let tiles = (m + mr - 1) / mr
+        let panelsPerUnit = max(4, minimumPackedPerRange / max(1, nr * kc))
         var j0 = 0
         while j0 < n {
             let width = min(superWidth, n - j0)
-            let panelsPerUnit = max(4, minimumPackedPerRange / max(1, nr * kc))
             var units: [PackUnit] = []
             forEachBlock(width: width, depth: k) { jc, pc, ncur, kcur, offset in
                 let panels = (ncur + nr - 1) / nr

@@ -223,11 +223,8 @@ public final class GPT2Model: LanguageModel {
         positionEmbedding = .quantized(try root.matrix("wpe.weight", rows: c.contextLength, columns: c.hiddenSize))
         blocks = try (0..<c.layerCount).map { try GPT2Block(root.scoped("h.\($0)"), c, gelu: gelu) }
         finalNorm = try root.layerNorm("ln_f", count: c.hiddenSize)
-        if !c.tieWordEmbeddings, weights.has("lm_head.weight") {
-            lmHead = try weights.linear("lm_head", inFeatures: c.hiddenSize, outFeatures: c.vocabularySize, bias: false)
-        } else {
-            lmHead = Linear(path: "lm_head", weight: .quantized(wte), bias: nil)
-        }
+        lmHead = try weights.outputHead(tied: c.tieWordEmbeddings, embedding: wte, hiddenSize: c.hiddenSize,
+                                        vocabularySize: c.vocabularySize)
     }
 
     public var architecture: String { configuration.modelType }

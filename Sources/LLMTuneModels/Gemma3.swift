@@ -145,11 +145,8 @@ public final class Gemma3Model: LanguageModel {
                                    rotary: sliding ? localRotary : globalRotary, normOffset: normWeightOffset)
         }
         norm = try model.vector("norm.weight", count: c.hiddenSize)
-        if !c.tieWordEmbeddings, weights.has("lm_head.weight") {
-            lmHead = try weights.linear("lm_head", inFeatures: c.hiddenSize, outFeatures: c.vocabularySize, bias: false)
-        } else {
-            lmHead = Linear(path: "lm_head", weight: .quantized(embed), bias: nil)
-        }
+        lmHead = try weights.outputHead(tied: c.tieWordEmbeddings, embedding: embed, hiddenSize: c.hiddenSize,
+                                        vocabularySize: c.vocabularySize)
     }
 
     public var architecture: String { configuration.modelType }

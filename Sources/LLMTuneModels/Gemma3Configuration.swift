@@ -265,24 +265,15 @@ extension Gemma3Configuration {
 
     /// Hugging Face name -> llama.cpp GGUF name for Gemma-3 tensors (nil when there is no counterpart).
     public static func ggufName(_ name: String) -> String? {
-        let top: [String: String] = [
-            "model.embed_tokens.weight": "token_embd.weight",
-            "model.norm.weight": "output_norm.weight",
-            "lm_head.weight": "output.weight",
-        ]
-        if let n = top[name] { return n }
-        let parts = name.split(separator: ".", maxSplits: 3).map(String.init)
-        guard parts.count == 4, parts[0] == "model", parts[1] == "layers", let layer = Int(parts[2]) else { return nil }
-        let inner: [String: String] = [
-            "input_layernorm": "attn_norm", "post_attention_layernorm": "post_attention_norm",
-            "pre_feedforward_layernorm": "ffn_norm", "post_feedforward_layernorm": "post_ffw_norm",
-            "self_attn.q_proj": "attn_q", "self_attn.k_proj": "attn_k", "self_attn.v_proj": "attn_v",
-            "self_attn.o_proj": "attn_output", "self_attn.q_norm": "attn_q_norm", "self_attn.k_norm": "attn_k_norm",
-            "mlp.gate_proj": "ffn_gate", "mlp.up_proj": "ffn_up", "mlp.down_proj": "ffn_down",
-        ]
-        let rest = parts[3]
-        guard let dot = rest.lastIndex(of: ".") else { return nil }
-        guard let g = inner[String(rest[..<dot])] else { return nil }
-        return "blk.\(layer).\(g).\(rest[rest.index(after: dot)...])"
+        GGUFTensorNames.name(name, layerModules: ggufLayerModules)
     }
+
+    /// Per-layer module path -> GGUF short name.
+    static let ggufLayerModules: [String: String] = [
+        "input_layernorm": "attn_norm", "post_attention_layernorm": "post_attention_norm",
+        "pre_feedforward_layernorm": "ffn_norm", "post_feedforward_layernorm": "post_ffw_norm",
+        "self_attn.q_proj": "attn_q", "self_attn.k_proj": "attn_k", "self_attn.v_proj": "attn_v",
+        "self_attn.o_proj": "attn_output", "self_attn.q_norm": "attn_q_norm", "self_attn.k_norm": "attn_k_norm",
+        "mlp.gate_proj": "ffn_gate", "mlp.up_proj": "ffn_up", "mlp.down_proj": "ffn_down",
+    ]
 }

@@ -233,11 +233,8 @@ public final class LlamaModel: OutputHeadModel {
             try LlamaBlock(model.scoped("layers.\($0)"), c, rotary: rotary, layout: rotaryLayout)
         }
         norm = try model.vector("norm.weight", count: c.hiddenSize)
-        if !c.tieWordEmbeddings, weights.has("lm_head.weight") {
-            lmHead = try weights.linear("lm_head", inFeatures: c.hiddenSize, outFeatures: c.vocabularySize, bias: false)
-        } else {
-            lmHead = Linear(path: "lm_head", weight: .quantized(embed), bias: nil)
-        }
+        lmHead = try weights.outputHead(tied: c.tieWordEmbeddings, embedding: embed, hiddenSize: c.hiddenSize,
+                                        vocabularySize: c.vocabularySize)
     }
 
     public var architecture: String { configuration.modelType }
@@ -335,24 +332,14 @@ extension LlamaConfiguration {
 
     /// Hugging Face name -> GGUF name for llama-family tensors (nil when the name has no GGUF counterpart).
     public static func ggufName(_ name: String) -> String? {
-        let top: [String: String] = [
-            "model.embed_tokens.weight": "token_embd.weight",
-            "model.norm.weight": "output_norm.weight",
-            "lm_head.weight": "output.weight",
-        ]
-        if let n = top[name] { return n }
-        let parts = name.split(separator: ".", maxSplits: 3).map(String.init)
-        guard parts.count == 4, parts[0] == "model", parts[1] == "layers", let layer = Int(parts[2]) else { return nil }
-        let inner: [String: String] = [
-            "input_layernorm": "attn_norm", "post_attention_layernorm": "ffn_norm",
-            "self_attn.q_proj": "attn_q", "self_attn.k_proj": "attn_k", "self_attn.v_proj": "attn_v",
-            "self_attn.o_proj": "attn_output",
-            "mlp.gate_proj": "ffn_gate", "mlp.up_proj": "ffn_up", "mlp.down_proj": "ffn_down",
-        ]
-        let rest = parts[3]
-        guard let dot = rest.lastIndex(of: ".") else { return nil }
-        let module = String(rest[..<dot]), leaf = String(rest[rest.index(after: dot)...])
-        guard let g = inner[module] else { return nil }
-        return "blk.\(layer).\(g).\(leaf)"
+        GGUFTensorNames.name(name, layerModules: ggufLayerModules)
     }
+
+    /// Per-layer module path -> GGUF short name.
+    static let ggufLayerModules: [String: String] = [
+        "input_layernorm": "attn_norm", "post_attention_layernorm": "ffn_norm",
+        "self_attn.q_proj": "attn_q", "self_attn.k_proj": "attn_k", "self_attn.v_proj": "attn_v",
+        "self_attn.o_proj": "attn_output",
+        "mlp.gate_proj": "ffn_gate", "mlp.up_proj": "ffn_up", "mlp.down_proj": "ffn_down",
+    ]
 }

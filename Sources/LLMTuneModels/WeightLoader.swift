@@ -43,6 +43,15 @@ public struct WeightLoader {
         return Linear(path: key(name), weight: .quantized(weight), bias: b)
     }
 
+    /// The output head "lm_head": its own weight when the checkpoint has one and embeddings are not tied,
+    /// otherwise the token embedding matrix `embedding` (vocabulary, hidden) read as a linear layer.
+    public func outputHead(tied: Bool, embedding: QuantizedMatrix, hiddenSize: Int, vocabularySize: Int) throws -> Linear {
+        if !tied, has("lm_head.weight") {
+            return try linear("lm_head", inFeatures: hiddenSize, outFeatures: vocabularySize, bias: false)
+        }
+        return Linear(path: "lm_head", weight: .quantized(embedding), bias: nil)
+    }
+
     /// A 2-D weight with the expected shape (rows, columns).
     public func matrix(_ name: String, rows: Int, columns: Int) throws -> QuantizedMatrix {
         let k = key(name)

@@ -21,18 +21,7 @@ final class Gemma3ParityTests: XCTestCase {
     override func setUp() { Gemma3TestSupport.register() }
 
     private func check(model url: URL, golden: String, file: StaticString = #filePath, line: UInt = #line) throws {
-        let model = try ModelRegistry.loadModel(url)
-        let (g, expected) = try Fixtures.golden("gemma3/" + golden)
-        let (B, T, V) = (g.logits_shape[0], g.logits_shape[1], g.logits_shape[2])
-        XCTAssertEqual(model.vocabularySize, V, file: file, line: line)
-        let logits = Autograd.noGrad {
-            model.forward(tokens: g.input_ids.flatMap { $0 }, batch: B, cache: nil, lastOnly: false)
-        }
-        XCTAssertEqual(logits.shape, [B, T, V], file: file, line: line)
-        let got = logits.toArray()
-        var worst: Float = 0
-        for i in 0..<expected.count { worst = max(worst, abs(got[i] - expected[i])) }
-        XCTAssertLessThan(worst, g.tolerance, "max |Δlogit| for \(golden)", file: file, line: line)
+        try Fixtures.checkLogits(model: url, golden: "gemma3/" + golden, file: file, line: line)
     }
 
     func testTinyGemma3FromHuggingFaceFolder() throws {

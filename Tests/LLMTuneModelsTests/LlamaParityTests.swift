@@ -22,11 +22,9 @@ enum Fixtures {
         let floats = data.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
         return (g, floats)
     }
-}
 
-final class LlamaParityTests: XCTestCase {
     /// Runs the batch of the golden file through the model and compares every logit.
-    private func check(model url: URL, golden: String, file: StaticString = #filePath, line: UInt = #line) throws {
+    static func checkLogits(model url: URL, golden: String, file: StaticString = #filePath, line: UInt = #line) throws {
         let model = try ModelRegistry.loadModel(url)
         let (g, expected) = try Fixtures.golden(golden)
         let (B, T, V) = (g.logits_shape[0], g.logits_shape[1], g.logits_shape[2])
@@ -39,6 +37,12 @@ final class LlamaParityTests: XCTestCase {
         var worst: Float = 0
         for i in 0..<expected.count { worst = max(worst, abs(got[i] - expected[i])) }
         XCTAssertLessThan(worst, g.tolerance, "max |Δlogit| for \(golden)", file: file, line: line)
+    }
+}
+
+final class LlamaParityTests: XCTestCase {
+    private func check(model url: URL, golden: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        try Fixtures.checkLogits(model: url, golden: golden, file: file, line: line)
     }
 
     func testTinyLlama() throws {

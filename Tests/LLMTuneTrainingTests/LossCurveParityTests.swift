@@ -179,7 +179,7 @@ final class LossCurveParityTests: XCTestCase {
         let savedThreads = Parallel.threads
         if let t = v.threads { GEMM.setThreads(t) }
         defer { GEMM.setThreads(savedThreads) }
-        let trained: LanguageModel = v.plainLoss ? LogitsOnlyModel(model) : model
+        let trained: LanguageModel = v.plainLoss ? ForwardingModel(model) : model
         if v.plainLoss {
             XCTAssertNil(trained as? OutputHeadModel, "the trainer takes logits + crossEntropy")
         } else {
@@ -343,23 +343,4 @@ private final class QuantizedStorage {
     let bytes: UnsafeMutableRawPointer
     init(byteCount: Int) { bytes = .allocate(byteCount: max(1, byteCount), alignment: 64) }
     deinit { bytes.deallocate() }
-}
-
-/// A model seen only through `LanguageModel` (not `OutputHeadModel`), so that `Trainer.loss` computes the full
-/// logits and `crossEntropy` instead of the fused output projection + cross-entropy.
-private final class LogitsOnlyModel: LanguageModel {
-    let inner: LanguageModel
-    init(_ inner: LanguageModel) { self.inner = inner }
-    var architecture: String { inner.architecture }
-    var vocabularySize: Int { inner.vocabularySize }
-    var contextLength: Int { inner.contextLength }
-    var hiddenSize: Int { inner.hiddenSize }
-    var layerCount: Int { inner.layerCount }
-    func makeCache(batch: Int, capacity: Int) -> KVCache { inner.makeCache(batch: batch, capacity: capacity) }
-    func forward(tokens: [Int], batch: Int, cache: KVCache?, lastOnly: Bool) -> Tensor {
-        inner.forward(tokens: tokens, batch: batch, cache: cache, lastOnly: lastOnly)
-    }
-    var permutedRotaryRows: PermutedRotaryRows? { inner.permutedRotaryRows }
-    var linearLayers: [LinearLayer] { inner.linearLayers }
-    func replaceLinear(_ layer: LinearLayer) -> Bool { inner.replaceLinear(layer) }
 }

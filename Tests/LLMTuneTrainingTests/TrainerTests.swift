@@ -277,7 +277,8 @@ final class TrainerTests: XCTestCase {
     }
 }
 
-/// The tiny Llama behind a plain LanguageModel that does not offer gradient checkpointing.
+/// A model seen only through `LanguageModel`: no gradient checkpointing and no fused output head, so the
+/// trainer computes full logits + crossEntropy.
 class ForwardingModel: LanguageModel {
     let inner: LanguageModel
     init(_ inner: LanguageModel) { self.inner = inner }
